@@ -1,0 +1,68 @@
+// weft/atomic.h: the one seam through which weft touches shared memory.
+//
+// Every shared word in weft is a `weft::atomic<T>` and every interesting
+// moment of a protocol is marked with `WEFT_RACE_POINT("tag")`. Which code the
+// seam compiles to is chosen once per build by a compile definition that the
+// CMake targets export (never set it by hand in a translation unit):
+//
+//   seam        definition          weft::atomic<T>      WEFT_RACE_POINT(tag)
+//   ---------   -----------------   ------------------   --------------------------
+//   production  (none)              exactly std::atomic   nothing at all
+//   hooks       WEFT_SEAM_HOOKS=1   exactly std::atomic   weft::hooks::detail::hit()
+//   sim         WEFT_SEAM_SIM=1     reserved for the deterministic simulator build
+//
+// In production the seam costs nothing: `weft::atomic<T>` is an alias of
+// `std::atomic<T>` (tests/seam_production_test.cpp proves it with a
+// static_assert, and a CTest checks that the production library has no hook
+// symbols). In the hooks build a test installs actions per tag (latches,
+// callbacks, counters, delays; see weft/hooks.h) and so forces exact
+// interleavings of real threads without sleeps.
+//
+// Word-size rule: a shared word is at most 64 bits and lock-free on every
+// target; `WEFT_ASSERT_LOCK_FREE(T)` states it at each use.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#if defined(WEFT_SEAM_HOOKS) && defined(WEFT_SEAM_SIM)
+#error "weft: WEFT_SEAM_HOOKS and WEFT_SEAM_SIM are exclusive"
+#endif
+
+namespace weft {
+
+/// The atomic type every shared word of weft uses. In the production and
+/// hooks seams it is exactly `std::atomic<T>`, with the same guarantees.
+template <class T>
+using atomic = std::atomic<T>;
+
+/// Widest shared word weft uses: 64 bits (see "Words that fit every target"
+/// in the design notes). 128-bit values are written as two words before the
+/// word that publishes them.
+using word = std::uint64_t;
+
+}  // namespace weft
+
+/// States that `weft::atomic<T>` is lock-free (and so address-free, usable in
+/// shared memory) on the target being compiled.
+#define WEFT_ASSERT_LOCK_FREE(T)                                        \
+  static_assert(::weft::atomic<T>::is_always_lock_free,                 \
+                "weft: shared words must be lock-free on every target: " \
+                #T " is not")
+
+#if defined(WEFT_SEAM_HOOKS)
+namespace weft::hooks::detail {
+/// Called at every race point in the hooks build. Costs one relaxed load when
+/// no action is installed.
+void hit(const char* tag) noexcept;
+}  // namespace weft::hooks::detail
+/// Marks a moment where an interleaving matters (hooks build: runs the actions
+/// installed for `tag`).
+#define WEFT_RACE_POINT(tag) ::weft::hooks::detail::hit(tag)
+#elif defined(WEFT_SEAM_SIM)
+#error "weft: the sim seam is provided by the weft::sim target"
+#else
+/// Marks a moment where an interleaving matters (production: compiles to
+/// nothing; the argument is not evaluated).
+#define WEFT_RACE_POINT(tag) static_cast<void>(0)
+#endif

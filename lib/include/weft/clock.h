@@ -1,0 +1,53 @@
+// weft/clock.h: the injected monotonic clock.
+//
+// weft never reads a clock of its own: every structure takes a Clock, so tests
+// and the simulator control time and leases expire when they say.
+#pragma once
+
+#include <cstdint>
+
+#include "weft/atomic.h"
+
+namespace weft {
+
+/// A monotonic clock as a function pointer and its context (C-compatible, no
+/// virtual call). `now_ns` must never go backwards and must be safe to call
+/// from any thread.
+struct Clock {
+  std::uint64_t (*now_ns)(void* context) = nullptr;  ///< reads the time in ns
+  void* context = nullptr;                            ///< passed to now_ns
+
+  /// Reads the clock.
+  [[nodiscard]] std::uint64_t now() const noexcept { return now_ns(context); }
+  /// True when the clock can be read.
+  [[nodiscard]] bool valid() const noexcept { return now_ns != nullptr; }
+};
+
+/// The process's steady clock (std::chrono::steady_clock) in nanoseconds.
+[[nodiscard]] Clock steady_clock() noexcept;
+
+/// A clock that only moves when told to: for tests and simulations. Shared
+/// between threads; advance() and set() are atomic.
+class ManualClock {
+ public:
+  /// A clock reading `start_ns`.
+  explicit ManualClock(std::uint64_t start_ns = 1'000'000'000ULL) noexcept
+      : now_ns_(start_ns) {}
+  /// Moves time forward by `delta_ns`; returns the new reading.
+  std::uint64_t advance(std::uint64_t delta_ns) noexcept {
+    return now_ns_.fetch_add(delta_ns, std::memory_order_relaxed) + delta_ns;
+  }
+  /// Sets the reading to `t_ns` if that is not in the past; returns the reading.
+  std::uint64_t set(std::uint64_t t_ns) noexcept;
+  /// Reads the time.
+  [[nodiscard]] std::uint64_t now() const noexcept {
+    return now_ns_.load(std::memory_order_relaxed);
+  }
+  /// This clock as a Clock for weft structures (valid while *this lives).
+  [[nodiscard]] Clock clock() noexcept;
+
+ private:
+  weft::atomic<std::uint64_t> now_ns_;
+};
+
+}  // namespace weft

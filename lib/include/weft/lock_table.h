@@ -1,0 +1,298 @@
+// weft/lock_table.h: an atomic, fixed-capacity session-lock table.
+//
+// A LockTable replaces "dict + mutex" session locking: try_acquire / release
+// of per-session leases with fencing tokens, exclusive and shared modes,
+// reentrancy, expiry of stale holders and cancel requests. It lives in a
+// region of bytes the caller hands over (or allocates once in create()), uses
+// offsets only, and never allocates after initialisation.
+//
+// ## Layout
+//
+//   region: [ Header: 3 cache lines ][ Slot 0 ][ Slot 1 ] ... [ Slot capacity-1 ]
+//   Header line 0: magic "WEFTLOCK", format version, word bits, capacity,
+//                  probe window, region bytes (written once by init()).
+//   Header line 1: next_token (one fetch_add per new holder).
+//   Header line 2: counters (acquisitions, busy, expiries, CAS retries, ...).
+//   Slot (64 bytes, one cache line):
+//     state     64-bit versioned state word, layout below
+//     deadline  lease deadline on the injected clock, ns
+//     token     fencing token of the current holder(s)
+//     owner     owner id of the (first) holder
+//     key_hi, key_lo   the session key
+//
+//   state word:  63 ............ 16 | 15 ..... 5 |    4    |   3    | 2 .. 0
+//                version (48 bits)  | count (11) | writing | cancel | mode
+//
+// A session key lives in one slot of its *probe window*: the `probe_window`
+// slots that follow hash(key) (wrapping). Every change of the state word adds
+// one to its version, so a compare-and-swap that read an old state fails even
+// if mode and count came back to the same values (no ABA; the version wraps
+// after 2^48 changes of one slot).
+//
+// ## State machine of a slot
+//
+//   empty --claim CAS--> claiming --key written--> keyed --verified--> exclusive/shared
+//     ^                                              |                    |   |
+//     +------------------ backed out ----------------+                    |   | count+1/-1,
+//     +------------------ last release -----------------------------------+   | renew, cancel
+//                                                                             |
+//   exclusive/shared --deadline passed, takeover CAS--> keyed --> exclusive/shared (new token)
+//   exclusive/shared of another key, expired --eviction CAS--> claiming
+//
+// - `claiming`: a thread won the slot and is writing the key; nobody else
+//   changes the slot; readers skip it (its key is not known yet).
+// - `keyed`: the key is readable, the holder fields are being written. A new
+//   claim verifies here that no other slot of the window holds or is keying
+//   the same key (below). A takeover passes through `keyed` too.
+// - `exclusive` / `shared`: held. `count` is the reentrancy depth of the
+//   exclusive holder, or the number of shared holders. `cancel` is the flag
+//   request_cancel() raises; it clears when the slot leaves the held state.
+// - `writing` (a bit on a held state): the holder side is changing the
+//   deadline (renew, or a reentry / join that extends it). The CAS that sets
+//   the bit is the operation's linearization point; the deadline store and the
+//   store that clears the bit follow. The deadline and the state word cannot
+//   change in one atomic step (two 64-bit words; 128-bit atomics are not
+//   lock-free everywhere), so a reader never trusts a deadline read while
+//   `writing` is set, nor one whose state changed under it.
+//
+// Only the thread that moved a slot to claiming, keyed or writing writes its
+// side words. While a slot is held its deadline only grows (renew and joins
+// take the maximum), so a takeover decided on a validated deadline is right.
+//
+// ## Insert-if-absent without a lock (no duplicate keys)
+//
+// Two acquirers of an absent key may claim two different empty slots of its
+// window. After storing `keyed`, each scans the window again: a held slot with
+// the key makes it back out; a keyed slot with the key earlier in the window
+// makes it back out; one later in the window makes it wait until that one has
+// resolved (published or backed out). The store of `keyed` and the loads of
+// the scan are sequentially consistent (pairing P3), so of two concurrent
+// claimers at least one sees the other: exactly one key survives.
+//
+// ## Memory ordering (each order in the code names one of these)
+//
+// - P1 publish: every state-word operation is seq_cst; a new holder writes
+//   key, owner, token and deadline before the state store that publishes the
+//   held state, and a reader loads the state before it reads those words.
+// - P2 validation: side words are stored with release and loaded with
+//   acquire; a reader that read side words re-reads the state word (or CASes
+//   it) and trusts the side words only if the state did not change. A reader
+//   that saw a newer side word sees the state change that preceded it.
+// - P3 verification: the `keyed` store and the verification loads are seq_cst
+//   (see above).
+//
+// ## Guarantees (contracts L1-L9)
+//
+// L1 one exclusive holder or many shared holders per session; L2 release /
+// renew with a wrong or stale token fail and change nothing; L3 tokens come
+// from one table-wide counter, so they strictly increase per session, across
+// holders and across slot reuse; L4 an acquire after the deadline takes over
+// (new token, the old one is stale); L5 sessions interact only through the
+// probe window's capacity; L6 the exclusive holder re-acquiring gets depth+1;
+// L7 request_cancel raises a flag the holder polls, cleared on release;
+// L8 a full window gives table_full, released and expired slots are reused
+// (versioned words, no ABA); L9 every operation takes effect at one CAS or
+// store of the state word, with the clock read once per call.
+//
+// ## Progress and bounds
+//
+// Operations on different keys never wait for each other. An operation that
+// finds its own key in `keyed` or `writing` (another thread is half-way
+// through acquiring, taking over or extending that key: a handful of stores)
+// waits for it with a bounded spin (`transition_spins_max`, yielding the CPU). Every retry loop is
+// bounded by `attempts_max`; a retry happens only when another thread changed
+// the slot. Exhausting a bound returns `contended` and changes nothing.
+// Holders that die are handled by expiry (their lease ends). A thread that
+// dies inside the few stores between claiming and publishing leaves its slot
+// in transition; that matters only for regions shared between processes, and
+// is taken up by the durability work (crash recovery rebuilds the table).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "weft/clock.h"
+#include "weft/id.h"
+
+namespace weft {
+
+/// Identifies who holds a lease (a request, worker or process). 0 is invalid.
+using OwnerId = std::uint64_t;
+/// A fencing token: strictly increasing per session across holders. A
+/// downstream store that remembers the highest token it saw can refuse a
+/// stale writer. 0 is never a valid token.
+using Token = std::uint64_t;
+
+/// How a session is held.
+enum class LockMode : std::uint8_t {
+  exclusive = 1,  ///< one holder (reentrant for the same owner)
+  shared = 2,     ///< any number of shared holders, no exclusive one
+};
+
+/// The result of every LockTable call. [[nodiscard]]: look at it.
+enum class [[nodiscard]] LockStatus : std::uint8_t {
+  ok = 0,            ///< init / attach / create / request_cancel / poll succeeded
+  acquired,          ///< try_acquire: the caller holds the session (token, depth)
+  busy,              ///< try_acquire: held by someone else (see holder fields)
+  table_full,        ///< try_acquire: every slot of the key's probe window is held
+  released,          ///< release: done (depth_left tells what remains)
+  renewed,           ///< renew: the lease now ends at deadline_ns
+  not_held,          ///< release / renew / cancel: the session has no holder
+  stale,             ///< the token is older than the session's current holder's,
+                     ///< or (renew) the lease already expired
+  not_owner,         ///< the token was never this session's
+  too_many_holders,  ///< try_acquire: depth or shared holders at holders_max
+  invalid_argument,  ///< zero owner, zero or huge lease, zero token, bad mode
+  contended,         ///< a documented retry bound ran out; nothing changed; retry
+  not_initialized,   ///< the table has no region (init/attach/create not done)
+  region_too_small,  ///< init / attach: fewer bytes than region_bytes()
+  bad_region,        ///< attach: not a LockTable region (magic, version, geometry),
+                     ///< or init: null or misaligned region, zero capacity
+  out_of_memory,     ///< create: the one allocation failed
+};
+
+/// A short lowercase name of a status ("busy"), for messages.
+[[nodiscard]] const char* to_string(LockStatus status) noexcept;
+
+/// What try_acquire() tells the caller.
+struct [[nodiscard]] AcquireResult {
+  LockStatus status = LockStatus::not_initialized;  ///< acquired, busy, ...
+  Token token = 0;             ///< acquired: the fencing token to present later
+  std::uint32_t depth = 0;     ///< acquired: exclusive depth or shared holder count
+  LockMode holder_mode = LockMode::exclusive;  ///< busy: how it is held
+  OwnerId holder = 0;          ///< busy: owner of the (first) holder
+  std::uint64_t holder_until_ns = 0;  ///< busy: when that lease ends
+};
+
+/// What release() tells the caller.
+struct [[nodiscard]] ReleaseResult {
+  LockStatus status = LockStatus::not_initialized;  ///< released, stale, ...
+  std::uint32_t depth_left = 0;  ///< released: remaining depth / holders (0 = free)
+};
+
+/// What renew() tells the caller.
+struct [[nodiscard]] RenewResult {
+  LockStatus status = LockStatus::not_initialized;  ///< renewed, stale, ...
+  std::uint64_t deadline_ns = 0;  ///< renewed: the new deadline
+};
+
+/// What poll_cancel() tells the holder.
+struct [[nodiscard]] CancelPoll {
+  LockStatus status = LockStatus::not_initialized;  ///< ok, stale, not_owner, not_held
+  bool requested = false;  ///< ok: somebody called request_cancel()
+};
+
+/// A consistent view of one session (inspect()).
+struct LockInfo {
+  bool held = false;           ///< false: nobody holds the session
+  LockMode mode = LockMode::exclusive;  ///< held: how
+  OwnerId owner = 0;           ///< held: owner of the (first) holder
+  Token token = 0;             ///< held: current fencing token
+  std::uint64_t deadline_ns = 0;  ///< held: lease deadline (may be in the past)
+  std::uint32_t count = 0;     ///< held: depth or number of shared holders
+  bool cancel_requested = false;  ///< held: the cancel flag
+};
+
+/// Counters kept by the table (relaxed; approximate while threads run).
+struct LockStats {
+  std::uint64_t acquisitions = 0;   ///< acquired results (including reentry/joins)
+  std::uint64_t releases = 0;       ///< released results
+  std::uint64_t busy = 0;           ///< busy results (contention users asked for)
+  std::uint64_t expiries = 0;       ///< takeovers of expired leases and evictions
+  std::uint64_t cas_retries = 0;    ///< failed CAS on slot words (contention)
+  std::uint64_t table_full = 0;     ///< table_full results
+  std::uint64_t backouts = 0;       ///< claims abandoned for a concurrent claim of the same key
+};
+
+/// The session-lock table. Not copyable; the object holds a view of the region
+/// (and owns it after create()).
+class LockTable {
+ public:
+  /// Geometry chosen at init().
+  struct Config {
+    std::uint32_t capacity = 1024;  ///< number of slots (sessions held at once)
+    /// Slots a key may use, starting at its hash: more tolerates more
+    /// clustering before table_full, but a lookup scans more. 0 picks
+    /// min(capacity, 32).
+    std::uint32_t probe_window = 0;
+  };
+
+  /// Format version written into regions (attach refuses others).
+  static constexpr std::uint32_t format_version = 1;
+  /// Most reentrant depth / shared holders of one session (11-bit count).
+  static constexpr std::uint32_t holders_max = 2047;
+  /// Largest lease accepted (about 146 years): keeps now + lease in range.
+  static constexpr std::uint64_t lease_max_ns = std::uint64_t{1} << 62;
+  /// Bound on retries of one call; each retry means another thread changed
+  /// a slot the call was working on.
+  static constexpr std::uint32_t attempts_max = 4096;
+  /// Bound on the spins (each yields the CPU) a call waits for another
+  /// thread's acquire of the *same* key to leave the keyed state.
+  static constexpr std::uint32_t transition_spins_max = 1u << 20;
+  /// Required alignment of a region (slots are cache lines).
+  static constexpr std::size_t region_alignment = 64;
+
+  LockTable() noexcept = default;
+  ~LockTable();
+  LockTable(const LockTable&) = delete;
+  LockTable& operator=(const LockTable&) = delete;
+
+  /// Bytes of the region header (three cache lines).
+  static constexpr std::size_t header_bytes = 192;
+  /// Bytes of one slot (one cache line).
+  static constexpr std::size_t slot_bytes = 64;
+  /// Bytes a region must have for `capacity` slots.
+  [[nodiscard]] static constexpr std::size_t region_bytes(std::uint32_t capacity) noexcept {
+    return header_bytes + static_cast<std::size_t>(capacity) * slot_bytes;
+  }
+
+  /// Formats `region` (64-byte aligned, at least region_bytes(capacity)) as an
+  /// empty table and attaches to it. Not concurrent with any other use.
+  LockStatus init(void* region, std::size_t bytes, const Config& config,
+                  Clock clock) noexcept;
+  /// Attaches to a region formatted by init() (possibly by another process),
+  /// after validating magic, version, word size and geometry against `bytes`.
+  LockStatus attach(void* region, std::size_t bytes, Clock clock) noexcept;
+  /// Allocates a region once (the only allocation) and formats it.
+  LockStatus create(const Config& config, Clock clock) noexcept;
+
+  /// Tries to take `key` for `owner` in `mode` for `lease_ns`. Never blocks on
+  /// a holder. Returns acquired (token, depth), busy (holder, until),
+  /// table_full, too_many_holders, invalid_argument, contended.
+  /// The exclusive holder re-acquiring (any mode) nests: same token, depth+1,
+  /// deadline = max(deadline, now + lease). A shared request joins shared
+  /// holders: same token, count+1. An expired lease is taken over: new token.
+  AcquireResult try_acquire(const Id& key, OwnerId owner, LockMode mode,
+                            std::uint64_t lease_ns) noexcept;
+  /// Gives back one level (exclusive depth or one shared holder). The slot is
+  /// free when the count reaches 0. A stale or foreign token changes nothing.
+  ReleaseResult release(const Id& key, Token token) noexcept;
+  /// Extends the lease to max(deadline, now + lease_ns) (never shortens).
+  /// `stale` when the deadline already passed: an expired lease cannot revive.
+  RenewResult renew(const Id& key, Token token, std::uint64_t lease_ns) noexcept;
+  /// Raises the session's cancel flag (ok), or not_held.
+  LockStatus request_cancel(const Id& key) noexcept;
+  /// Lets the holder with `token` see whether cancel was requested.
+  CancelPoll poll_cancel(const Id& key, Token token) noexcept;
+  /// A consistent view of `key`'s slot (for diagnostics and tests).
+  [[nodiscard]] LockInfo inspect(const Id& key) noexcept;
+  /// The counters.
+  [[nodiscard]] LockStats stats() const noexcept;
+  /// Slots in the table (0 before init).
+  [[nodiscard]] std::uint32_t capacity() const noexcept;
+  /// Probe window (0 before init).
+  [[nodiscard]] std::uint32_t probe_window() const noexcept;
+  /// The clock the table reads.
+  [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
+
+ private:
+  struct Owned {
+    void operator()(unsigned char* p) const noexcept;
+  };
+  unsigned char* region_ = nullptr;
+  Clock clock_{};
+  std::unique_ptr<unsigned char, Owned> owned_;
+};
+
+}  // namespace weft

@@ -1,0 +1,683 @@
+// LockTable implementation. The design essay (layout, state machine,
+// memory-ordering pairings P1-P3, bounds) is at the top of weft/lock_table.h;
+// every memory order below names its pairing.
+#include "weft/lock_table.h"
+
+#include <cassert>
+#include <cstring>
+#include <new>
+
+#include "weft/atomic.h"
+#include "detail/backoff.h"
+
+namespace weft {
+namespace {
+
+using u64 = std::uint64_t;
+using u32 = std::uint32_t;
+
+constexpr u64 magic_value = 0x4B434F4C54464557ULL;  // "WEFTLOCK" little-endian
+constexpr auto mo_seq_cst = std::memory_order_seq_cst;
+constexpr auto mo_acquire = std::memory_order_acquire;
+constexpr auto mo_release = std::memory_order_release;
+constexpr auto mo_relaxed = std::memory_order_relaxed;
+
+WEFT_ASSERT_LOCK_FREE(u64);
+WEFT_ASSERT_LOCK_FREE(u32);
+
+// ---- state word --------------------------------------------------------
+enum Mode : u64 { mode_empty = 0, mode_claiming = 1, mode_keyed = 2,
+                  mode_exclusive = 3, mode_shared = 4 };
+constexpr u64 mode_mask = 7;
+constexpr u64 cancel_bit = u64{1} << 3;
+constexpr u64 writing_bit = u64{1} << 4;
+constexpr int count_shift = 5;
+constexpr u64 count_mask = u64{0x7FF} << count_shift;
+constexpr int version_shift = 16;
+
+static_assert(LockTable::holders_max == (count_mask >> count_shift),
+              "holders_max must be the largest count the state word can hold");
+static_assert(count_shift + 11 == version_shift,
+              "count field must end where the version begins");
+
+constexpr u64 mode_of(u64 s) { return s & mode_mask; }
+constexpr u32 count_of(u64 s) { return static_cast<u32>((s & count_mask) >> count_shift); }
+constexpr bool is_held(u64 s) { return mode_of(s) == mode_exclusive || mode_of(s) == mode_shared; }
+constexpr bool has_key(u64 s) { return is_held(s) || mode_of(s) == mode_keyed; }
+constexpr bool in_transition(u64 s) { return mode_of(s) == mode_keyed || (s & writing_bit) != 0; }
+// The next state: version + 1, with the given fields.
+constexpr u64 next_state(u64 s, u64 mode, u32 count, u64 flags) {
+  return ((s >> version_shift) + 1) << version_shift |
+         (static_cast<u64>(count) << count_shift) | flags | mode;
+}
+constexpr u64 held_mode(LockMode m) { return m == LockMode::shared ? mode_shared : mode_exclusive; }
+constexpr LockMode public_mode(u64 s) {
+  return mode_of(s) == mode_shared ? LockMode::shared : LockMode::exclusive;
+}
+
+// ---- region layout -----------------------------------------------------
+struct alignas(64) Header {
+  weft::atomic<u64> magic;
+  weft::atomic<u32> format_version;
+  weft::atomic<u32> word_bits;
+  weft::atomic<u32> capacity;
+  weft::atomic<u32> probe_window;
+  weft::atomic<u64> region_bytes;
+  alignas(64) weft::atomic<u64> next_token;
+  alignas(64) weft::atomic<u64> acquisitions;
+  weft::atomic<u64> releases;
+  weft::atomic<u64> busy;
+  weft::atomic<u64> expiries;
+  weft::atomic<u64> cas_retries;
+  weft::atomic<u64> table_full;
+  weft::atomic<u64> backouts;
+};
+static_assert(sizeof(Header) == LockTable::header_bytes, "header is three cache lines");
+
+struct alignas(64) Slot {
+  weft::atomic<u64> state;
+  weft::atomic<u64> deadline;
+  weft::atomic<u64> token;
+  weft::atomic<u64> owner;
+  weft::atomic<u64> key_hi;
+  weft::atomic<u64> key_lo;
+};
+static_assert(sizeof(Slot) == LockTable::slot_bytes, "a slot is one cache line");
+
+Header& header_of(unsigned char* region) { return *reinterpret_cast<Header*>(region); }
+Slot* slots_of(unsigned char* region) { return reinterpret_cast<Slot*>(region + sizeof(Header)); }
+
+void bump(weft::atomic<u64>& counter) { counter.fetch_add(1, mo_relaxed); }
+
+// A slot read whose side words are known to belong to `state` (pairing P2).
+struct View {
+  u64 state = 0;
+  Id key{};
+  u64 deadline = 0;
+  u64 token = 0;
+  u64 owner = 0;
+};
+
+// Reads a slot's side words between two loads of its state; false when the
+// state changed in between (the caller re-reads). Loads are seq_cst on the
+// state (P1, P3) and acquire on side words (P2).
+bool read_view(const Slot& slot, View& view) {
+  view.state = slot.state.load(mo_seq_cst);
+  if (!has_key(view.state)) return true;
+  view.key.hi = slot.key_hi.load(mo_acquire);
+  view.key.lo = slot.key_lo.load(mo_acquire);
+  view.deadline = slot.deadline.load(mo_acquire);
+  view.token = slot.token.load(mo_acquire);
+  view.owner = slot.owner.load(mo_acquire);
+  return slot.state.load(mo_seq_cst) == view.state;
+}
+
+// Counts down the attempts one call may make (LockTable::attempts_max).
+struct Budget {
+  u32 left = LockTable::attempts_max;
+  bool spend() { return left-- > 0; }
+};
+
+// What a scan of the probe window found for a key.
+struct Scan {
+  enum Kind { contended, found, transition, absent } kind = absent;
+  u32 slot = 0;          // found / transition: where
+  View view;             // found / transition: the validated read
+  u32 candidate = 0;     // absent: first claimable slot, if has_candidate
+  u64 candidate_state = 0;
+  bool has_candidate = false;
+  bool candidate_expired = false;  // the candidate holds another key, expired
+};
+
+}  // namespace
+
+const char* to_string(LockStatus status) noexcept {
+  switch (status) {
+    case LockStatus::ok: return "ok";
+    case LockStatus::acquired: return "acquired";
+    case LockStatus::busy: return "busy";
+    case LockStatus::table_full: return "table_full";
+    case LockStatus::released: return "released";
+    case LockStatus::renewed: return "renewed";
+    case LockStatus::not_held: return "not_held";
+    case LockStatus::stale: return "stale";
+    case LockStatus::not_owner: return "not_owner";
+    case LockStatus::too_many_holders: return "too_many_holders";
+    case LockStatus::invalid_argument: return "invalid_argument";
+    case LockStatus::contended: return "contended";
+    case LockStatus::not_initialized: return "not_initialized";
+    case LockStatus::region_too_small: return "region_too_small";
+    case LockStatus::bad_region: return "bad_region";
+    case LockStatus::out_of_memory: return "out_of_memory";
+  }
+  return "unknown";
+}
+
+// ---- the internal engine -------------------------------------------------
+// Kept out of the public header: free functions over (region, clock).
+namespace detail {
+
+struct LockEngine {
+  unsigned char* region;
+  Header& header;
+  Slot* slots;
+  u32 capacity;
+  u32 window;
+
+  explicit LockEngine(unsigned char* r)
+      : region(r), header(header_of(r)), slots(slots_of(r)),
+        capacity(header.capacity.load(mo_relaxed)),
+        window(header.probe_window.load(mo_relaxed)) {
+    assert(capacity > 0);
+    assert(window > 0 && window <= capacity);
+  }
+
+  u32 home_of(const Id& key) const { return static_cast<u32>(id_mix64(key) % capacity); }
+  u32 at(u32 home, u32 offset) const { return (home + offset) % capacity; }
+
+  // Scans the key's window. Bound: window slots, each re-read at most while
+  // the budget lasts (a failed read means another thread changed the slot).
+  Scan scan(const Id& key, u64 now, Budget& budget, bool want_candidate) {
+    Scan result;
+    const u32 home = home_of(key);
+    for (u32 offset = 0; offset < window; offset++) {
+      const u32 index = at(home, offset);
+      View view;
+      while (!read_view(slots[index], view)) {
+        bump(header.cas_retries);
+        if (!budget.spend()) { result.kind = Scan::contended; return result; }
+      }
+      const u64 mode = mode_of(view.state);
+      if (has_key(view.state) && view.key == key) {
+        result.kind = in_transition(view.state) ? Scan::transition : Scan::found;
+        result.slot = index;
+        result.view = view;
+        return result;
+      }
+      if (!want_candidate || result.has_candidate) continue;
+      const bool expired_other = is_held(view.state) &&
+                                 (view.state & writing_bit) == 0 && now > view.deadline;
+      if (mode == mode_empty || expired_other) {
+        result.has_candidate = true;
+        result.candidate = index;
+        result.candidate_state = view.state;
+        result.candidate_expired = expired_other;
+      }
+    }
+    return result;
+  }
+
+  // Waits until slot `index` leaves state `seen` (another thread's transition
+  // of the same key). Bound: transition_spins_max spins.
+  bool wait_transition(u32 index, u64 seen) {
+    for (u32 spin = 0; spin < LockTable::transition_spins_max; spin++) {
+      WEFT_RACE_POINT("lock_table.wait_transition");
+      if (slots[index].state.load(mo_seq_cst) != seen) return true;  // P1
+      backoff(spin);
+    }
+    return false;
+  }
+
+  // Writes the holder's side words of a slot this thread keyed, then
+  // publishes the held state (P1: side words before the state store).
+  Token publish(u32 index, u64 keyed_state, OwnerId owner, LockMode mode, u64 deadline) {
+    Slot& slot = slots[index];
+    const Token token = header.next_token.fetch_add(1, mo_relaxed) + 1;
+    slot.owner.store(owner, mo_release);        // P2
+    slot.token.store(token, mo_release);        // P2
+    slot.deadline.store(deadline, mo_release);  // P2
+    WEFT_RACE_POINT("lock_table.publish.before");
+    slot.state.store(next_state(keyed_state, held_mode(mode), 1, 0), mo_seq_cst);  // P1
+    bump(header.acquisitions);
+    return token;
+  }
+
+  // Verification after keying slot `mine` (window offset `my_offset`): false
+  // when another slot holds or is keying the same key and this claim must
+  // back out (see "Insert-if-absent" in the header). Loads are seq_cst (P3).
+  enum class Verdict { keep, back_out, contended };
+  Verdict verify(const Id& key, u32 home, u32 my_offset, Budget& budget) {
+    for (u32 offset = 0; offset < window; offset++) {
+      if (offset == my_offset) continue;
+      const u32 index = at(home, offset);
+      u32 spins = 0;
+      for (;;) {
+        View view;
+        if (!read_view(slots[index], view)) {
+          if (!budget.spend()) return Verdict::contended;
+          continue;
+        }
+        if (!has_key(view.state) || !(view.key == key)) break;
+        if (is_held(view.state)) return Verdict::back_out;
+        if (offset < my_offset) return Verdict::back_out;
+        // A later slot is keying the same key: it will back out or publish.
+        WEFT_RACE_POINT("lock_table.verify.wait");
+        if (++spins > LockTable::transition_spins_max) return Verdict::contended;
+        backoff(spins);
+      }
+    }
+    return Verdict::keep;
+  }
+
+  // Claims the scan's candidate for `key`. Returns true with `out` set when
+  // the call is decided, false to retry the scan.
+  bool claim(const Id& key, OwnerId owner, LockMode mode, u64 deadline,
+             const Scan& scan, Budget& budget, AcquireResult& out) {
+    Slot& slot = slots[scan.candidate];
+    u64 expected = scan.candidate_state;
+    const u64 claiming = next_state(expected, mode_claiming, 0, 0);
+    WEFT_RACE_POINT("lock_table.acquire.before_claim");
+    if (!slot.state.compare_exchange_strong(expected, claiming, mo_seq_cst)) {  // P1
+      bump(header.cas_retries);
+      return false;
+    }
+    if (scan.candidate_expired) bump(header.expiries);
+    slot.key_hi.store(key.hi, mo_release);  // P2
+    slot.key_lo.store(key.lo, mo_release);  // P2
+    const u64 keyed = next_state(claiming, mode_keyed, 0, 0);
+    slot.state.store(keyed, mo_seq_cst);  // P3: before the verification loads
+    WEFT_RACE_POINT("lock_table.acquire.keyed");
+    const u32 home = home_of(key);
+    const u32 my_offset = (scan.candidate + capacity - home) % capacity;
+    const Verdict verdict = verify(key, home, my_offset, budget);
+    if (verdict != Verdict::keep) {
+      slot.state.store(next_state(keyed, mode_empty, 0, 0), mo_seq_cst);  // P1
+      bump(header.backouts);
+      WEFT_RACE_POINT("lock_table.acquire.backed_out");
+      if (verdict == Verdict::contended) {
+        out.status = LockStatus::contended;
+        return true;
+      }
+      return false;
+    }
+    out.token = publish(scan.candidate, keyed, owner, mode, deadline);
+    out.status = LockStatus::acquired;
+    out.depth = 1;
+    return true;
+  }
+
+  // Takes over `key`'s expired lease at scan.slot.
+  bool take_over(OwnerId owner, LockMode mode, u64 deadline, const Scan& scan,
+                 AcquireResult& out) {
+    Slot& slot = slots[scan.slot];
+    u64 expected = scan.view.state;
+    const u64 keyed = next_state(expected, mode_keyed, 0, 0);
+    WEFT_RACE_POINT("lock_table.takeover.before");
+    if (!slot.state.compare_exchange_strong(expected, keyed, mo_seq_cst)) {  // P1
+      bump(header.cas_retries);
+      return false;
+    }
+    bump(header.expiries);
+    out.token = publish(scan.slot, keyed, owner, mode, deadline);
+    out.status = LockStatus::acquired;
+    out.depth = 1;
+    return true;
+  }
+
+  // Adds one holder level to a held slot (reentry or shared join), extending
+  // the deadline when `deadline` is later. Single CAS when no extension is
+  // needed; otherwise CAS with `writing`, store deadline, clear `writing`.
+  bool add_holder(u64 deadline, const Scan& scan, AcquireResult& out) {
+    Slot& slot = slots[scan.slot];
+    const u64 seen = scan.view.state;
+    const u32 count = count_of(seen) + 1;
+    if (count > LockTable::holders_max) {
+      out.status = LockStatus::too_many_holders;
+      return true;
+    }
+    const bool extend = deadline > scan.view.deadline;
+    const u64 flags = (seen & cancel_bit) | (extend ? writing_bit : 0);
+    u64 expected = seen;
+    const u64 wanted = next_state(seen, mode_of(seen), count, flags);
+    if (!slot.state.compare_exchange_strong(expected, wanted, mo_seq_cst)) {  // P1
+      bump(header.cas_retries);
+      return false;
+    }
+    if (extend) finish_writing(scan.slot, wanted, deadline);
+    bump(header.acquisitions);
+    out.status = LockStatus::acquired;
+    out.token = scan.view.token;
+    out.depth = count;
+    return true;
+  }
+
+  // Second half of a `writing` transition: this thread set the bit, so it
+  // alone writes the deadline, then clears the bit (P1, P2).
+  void finish_writing(u32 index, u64 writing_state, u64 deadline) {
+    Slot& slot = slots[index];
+    WEFT_RACE_POINT("lock_table.writing.deadline");
+    slot.deadline.store(deadline, mo_release);  // P2
+    const u64 flags = writing_state & cancel_bit;
+    slot.state.store(next_state(writing_state, mode_of(writing_state),
+                                count_of(writing_state), flags),
+                     mo_seq_cst);  // P1
+  }
+
+  // Finds `key` held (waiting out transitions of the same key). Returns
+  // found, absent or contended.
+  Scan find_held(const Id& key, Budget& budget) {
+    for (;;) {
+      Scan scan_result = scan(key, 0, budget, false);
+      if (scan_result.kind != Scan::transition) return scan_result;
+      if (!wait_transition(scan_result.slot, scan_result.view.state) || !budget.spend()) {
+        scan_result.kind = Scan::contended;
+        return scan_result;
+      }
+    }
+  }
+
+  // Classifies a token that does not match the holder's: older tokens are
+  // stale (L2, L4), others were never this session's.
+  static LockStatus mismatch(Token presented, Token current) {
+    return presented < current ? LockStatus::stale : LockStatus::not_owner;
+  }
+};
+
+}  // namespace detail
+
+using detail::LockEngine;
+
+// ---- LockTable -----------------------------------------------------------
+
+void LockTable::Owned::operator()(unsigned char* p) const noexcept {
+  ::operator delete[](p, std::align_val_t{region_alignment});
+}
+
+LockTable::~LockTable() = default;
+
+LockStatus LockTable::init(void* region, std::size_t bytes, const Config& config,
+                           Clock clock) noexcept {
+  if (region == nullptr || config.capacity == 0 || !clock.valid() ||
+      reinterpret_cast<std::uintptr_t>(region) % region_alignment != 0) {
+    return LockStatus::bad_region;
+  }
+  if (config.probe_window > config.capacity) return LockStatus::bad_region;
+  if (bytes < region_bytes(config.capacity)) return LockStatus::region_too_small;
+  auto* base = static_cast<unsigned char*>(region);
+  std::memset(base, 0, region_bytes(config.capacity));
+  Header* header = new (base) Header{};
+  const u32 window = config.probe_window != 0 ? config.probe_window
+                     : (config.capacity < 32 ? config.capacity : 32);
+  header->format_version.store(format_version, mo_relaxed);
+  header->word_bits.store(64, mo_relaxed);
+  header->capacity.store(config.capacity, mo_relaxed);
+  header->probe_window.store(window, mo_relaxed);
+  header->region_bytes.store(region_bytes(config.capacity), mo_relaxed);
+  Slot* slots = slots_of(base);
+  for (u32 i = 0; i < config.capacity; i++) new (&slots[i]) Slot{};
+  // Magic last, with release: a process that attaches and sees the magic with
+  // acquire sees a formatted region.
+  header->magic.store(magic_value, mo_release);
+  region_ = base;
+  clock_ = clock;
+  return LockStatus::ok;
+}
+
+LockStatus LockTable::attach(void* region, std::size_t bytes, Clock clock) noexcept {
+  if (region == nullptr || !clock.valid() ||
+      reinterpret_cast<std::uintptr_t>(region) % region_alignment != 0) {
+    return LockStatus::bad_region;
+  }
+  if (bytes < sizeof(Header)) return LockStatus::region_too_small;
+  auto* base = static_cast<unsigned char*>(region);
+  Header& header = header_of(base);
+  if (header.magic.load(mo_acquire) != magic_value) return LockStatus::bad_region;
+  if (header.format_version.load(mo_relaxed) != format_version) return LockStatus::bad_region;
+  if (header.word_bits.load(mo_relaxed) != 64) return LockStatus::bad_region;
+  const u32 capacity = header.capacity.load(mo_relaxed);
+  const u32 window = header.probe_window.load(mo_relaxed);
+  if (capacity == 0 || window == 0 || window > capacity) return LockStatus::bad_region;
+  if (header.region_bytes.load(mo_relaxed) != region_bytes(capacity)) return LockStatus::bad_region;
+  if (bytes < region_bytes(capacity)) return LockStatus::region_too_small;
+  region_ = base;
+  clock_ = clock;
+  return LockStatus::ok;
+}
+
+LockStatus LockTable::create(const Config& config, Clock clock) noexcept {
+  if (config.capacity == 0) return LockStatus::bad_region;
+  const std::size_t bytes = region_bytes(config.capacity);
+  auto* memory = static_cast<unsigned char*>(
+      ::operator new[](bytes, std::align_val_t{region_alignment}, std::nothrow));
+  if (memory == nullptr) return LockStatus::out_of_memory;
+  std::unique_ptr<unsigned char, Owned> holder(memory);
+  const LockStatus status = init(memory, bytes, config, clock);
+  if (status != LockStatus::ok) return status;
+  owned_ = std::move(holder);
+  return LockStatus::ok;
+}
+
+std::uint32_t LockTable::capacity() const noexcept {
+  return region_ == nullptr ? 0 : header_of(region_).capacity.load(mo_relaxed);
+}
+
+std::uint32_t LockTable::probe_window() const noexcept {
+  return region_ == nullptr ? 0 : header_of(region_).probe_window.load(mo_relaxed);
+}
+
+AcquireResult LockTable::try_acquire(const Id& key, OwnerId owner, LockMode mode,
+                                     std::uint64_t lease_ns) noexcept {
+  AcquireResult out;
+  if (region_ == nullptr) return out;
+  if (owner == 0 || lease_ns == 0 || lease_ns > lease_max_ns ||
+      (mode != LockMode::exclusive && mode != LockMode::shared)) {
+    out.status = LockStatus::invalid_argument;
+    return out;
+  }
+  LockEngine engine(region_);
+  const u64 now = clock_.now();
+  const u64 deadline = now + lease_ns;
+  Budget budget;
+  while (budget.spend()) {
+    WEFT_RACE_POINT("lock_table.acquire.scan");
+    const Scan scan = engine.scan(key, now, budget, true);
+    WEFT_RACE_POINT("lock_table.acquire.after_scan");
+    bool decided = false;
+    switch (scan.kind) {
+      case Scan::contended:
+        out.status = LockStatus::contended;
+        return out;
+      case Scan::transition:
+        if (!engine.wait_transition(scan.slot, scan.view.state)) {
+          out.status = LockStatus::contended;
+          return out;
+        }
+        continue;
+      case Scan::absent:
+        if (!scan.has_candidate) {
+          bump(engine.header.table_full);
+          out.status = LockStatus::table_full;
+          return out;
+        }
+        decided = engine.claim(key, owner, mode, deadline, scan, budget, out);
+        break;
+      case Scan::found: {
+        const View& view = scan.view;
+        if (now > view.deadline) {
+          decided = engine.take_over(owner, mode, deadline, scan, out);
+          break;
+        }
+        const bool reentry = mode_of(view.state) == mode_exclusive && view.owner == owner;
+        const bool join = mode_of(view.state) == mode_shared && mode == LockMode::shared;
+        if (reentry || join) {
+          decided = engine.add_holder(deadline, scan, out);
+          break;
+        }
+        bump(engine.header.busy);
+        out.status = LockStatus::busy;
+        out.holder_mode = public_mode(view.state);
+        out.holder = view.owner;
+        out.holder_until_ns = view.deadline;
+        return out;
+      }
+    }
+    if (decided) return out;
+  }
+  out.status = LockStatus::contended;
+  return out;
+}
+
+ReleaseResult LockTable::release(const Id& key, Token token) noexcept {
+  ReleaseResult out;
+  if (region_ == nullptr) return out;
+  if (token == 0) {
+    out.status = LockStatus::invalid_argument;
+    return out;
+  }
+  LockEngine engine(region_);
+  Budget budget;
+  while (budget.spend()) {
+    WEFT_RACE_POINT("lock_table.release.scan");
+    const Scan scan = engine.find_held(key, budget);
+    if (scan.kind == Scan::contended) break;
+    if (scan.kind == Scan::absent) {
+      out.status = LockStatus::not_held;
+      return out;
+    }
+    const View& view = scan.view;
+    if (view.token != token) {
+      out.status = LockEngine::mismatch(token, view.token);
+      return out;
+    }
+    const u32 left = count_of(view.state) - 1;
+    const u64 wanted = left == 0 ? next_state(view.state, mode_empty, 0, 0)
+                                 : next_state(view.state, mode_of(view.state), left,
+                                              view.state & cancel_bit);
+    u64 expected = view.state;
+    WEFT_RACE_POINT("lock_table.release.before_cas");
+    if (engine.slots[scan.slot].state.compare_exchange_strong(expected, wanted,
+                                                              mo_seq_cst)) {  // P1
+      bump(engine.header.releases);
+      out.status = LockStatus::released;
+      out.depth_left = left;
+      return out;
+    }
+    bump(engine.header.cas_retries);
+  }
+  out.status = LockStatus::contended;
+  return out;
+}
+
+RenewResult LockTable::renew(const Id& key, Token token, std::uint64_t lease_ns) noexcept {
+  RenewResult out;
+  if (region_ == nullptr) return out;
+  if (token == 0 || lease_ns == 0 || lease_ns > lease_max_ns) {
+    out.status = LockStatus::invalid_argument;
+    return out;
+  }
+  LockEngine engine(region_);
+  const u64 now = clock_.now();
+  Budget budget;
+  while (budget.spend()) {
+    WEFT_RACE_POINT("lock_table.renew.scan");
+    const Scan scan = engine.find_held(key, budget);
+    if (scan.kind == Scan::contended) break;
+    if (scan.kind == Scan::absent) {
+      out.status = LockStatus::not_held;
+      return out;
+    }
+    const View& view = scan.view;
+    if (view.token != token) {
+      out.status = LockEngine::mismatch(token, view.token);
+      return out;
+    }
+    if (now > view.deadline) {  // an expired lease cannot revive (L4)
+      out.status = LockStatus::stale;
+      return out;
+    }
+    const u64 deadline = now + lease_ns > view.deadline ? now + lease_ns : view.deadline;
+    const bool extend = deadline > view.deadline;
+    const u64 flags = (view.state & cancel_bit) | (extend ? writing_bit : 0);
+    const u64 wanted = next_state(view.state, mode_of(view.state), count_of(view.state), flags);
+    u64 expected = view.state;
+    if (engine.slots[scan.slot].state.compare_exchange_strong(expected, wanted,
+                                                              mo_seq_cst)) {  // P1
+      if (extend) engine.finish_writing(scan.slot, wanted, deadline);
+      out.status = LockStatus::renewed;
+      out.deadline_ns = deadline;
+      return out;
+    }
+    bump(engine.header.cas_retries);
+  }
+  out.status = LockStatus::contended;
+  return out;
+}
+
+LockStatus LockTable::request_cancel(const Id& key) noexcept {
+  if (region_ == nullptr) return LockStatus::not_initialized;
+  LockEngine engine(region_);
+  Budget budget;
+  while (budget.spend()) {
+    WEFT_RACE_POINT("lock_table.cancel.scan");
+    const Scan scan = engine.find_held(key, budget);
+    if (scan.kind == Scan::contended) break;
+    if (scan.kind == Scan::absent) return LockStatus::not_held;
+    const u64 seen = scan.view.state;
+    if ((seen & cancel_bit) != 0) return LockStatus::ok;
+    u64 expected = seen;
+    const u64 wanted = next_state(seen, mode_of(seen), count_of(seen), cancel_bit);
+    if (engine.slots[scan.slot].state.compare_exchange_strong(expected, wanted,
+                                                              mo_seq_cst)) {  // P1
+      return LockStatus::ok;
+    }
+    bump(engine.header.cas_retries);
+  }
+  return LockStatus::contended;
+}
+
+CancelPoll LockTable::poll_cancel(const Id& key, Token token) noexcept {
+  CancelPoll out;
+  if (region_ == nullptr) return out;
+  if (token == 0) {
+    out.status = LockStatus::invalid_argument;
+    return out;
+  }
+  LockEngine engine(region_);
+  Budget budget;
+  const Scan scan = engine.find_held(key, budget);
+  if (scan.kind == Scan::contended) {
+    out.status = LockStatus::contended;
+  } else if (scan.kind == Scan::absent) {
+    out.status = LockStatus::not_held;
+  } else if (scan.view.token != token) {
+    out.status = LockEngine::mismatch(token, scan.view.token);
+  } else {
+    out.status = LockStatus::ok;
+    out.requested = (scan.view.state & cancel_bit) != 0;
+  }
+  return out;
+}
+
+LockInfo LockTable::inspect(const Id& key) noexcept {
+  LockInfo info;
+  if (region_ == nullptr) return info;
+  LockEngine engine(region_);
+  Budget budget;
+  const Scan scan = engine.find_held(key, budget);
+  if (scan.kind != Scan::found) return info;
+  const View& view = scan.view;
+  info.held = true;
+  info.mode = public_mode(view.state);
+  info.owner = view.owner;
+  info.token = view.token;
+  info.deadline_ns = view.deadline;
+  info.count = count_of(view.state);
+  info.cancel_requested = (view.state & cancel_bit) != 0;
+  return info;
+}
+
+LockStats LockTable::stats() const noexcept {
+  LockStats s;
+  if (region_ == nullptr) return s;
+  const Header& h = header_of(region_);
+  s.acquisitions = h.acquisitions.load(mo_relaxed);
+  s.releases = h.releases.load(mo_relaxed);
+  s.busy = h.busy.load(mo_relaxed);
+  s.expiries = h.expiries.load(mo_relaxed);
+  s.cas_retries = h.cas_retries.load(mo_relaxed);
+  s.table_full = h.table_full.load(mo_relaxed);
+  s.backouts = h.backouts.load(mo_relaxed);
+  return s;
+}
+
+}  // namespace weft
