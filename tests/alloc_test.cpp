@@ -1,5 +1,6 @@
-// Zero heap allocations after construction: every global operator new is
-// replaced by a counting one, and the counter must not move while the table
+// Zero heap allocations after construction: every allocation is counted
+// (global operator new replaced; in sanitizer builds, the runtime's malloc
+// hook, which sees malloc too), and the counter must not move while the table
 // acquires, re-enters, renews, cancels, expires, takes over and releases.
 #include <gtest/gtest.h>
 
@@ -11,9 +12,32 @@
 #include "weft/id.h"
 #include "weft/lock_table.h"
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define WEFT_ALLOC_TEST_SANITIZER_HOOKS 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define WEFT_ALLOC_TEST_SANITIZER_HOOKS 1
+#endif
+
 namespace {
 std::atomic<std::size_t> allocations{0};
+}  // namespace
 
+#ifdef WEFT_ALLOC_TEST_SANITIZER_HOOKS
+// Sanitizer runtimes own operator new and malloc; they offer a hook that sees
+// every allocation (malloc and new alike), which is even stricter.
+#include <sanitizer/allocator_interface.h>
+namespace {
+void on_malloc(const volatile void*, std::size_t) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+}
+void on_free(const volatile void*) {}
+const int installed = __sanitizer_install_malloc_and_free_hooks(&on_malloc, &on_free);
+}  // namespace
+#else
+namespace {
 void* counted(std::size_t size, std::size_t alignment) {
   allocations.fetch_add(1, std::memory_order_relaxed);
   if (size == 0) size = 1;
@@ -57,9 +81,14 @@ void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
+#endif
+
 namespace {
 
 TEST(no_heap_after_init, lock_table_operations_allocate_nothing) {
+#ifdef WEFT_ALLOC_TEST_SANITIZER_HOOKS
+  ASSERT_NE(installed, 0) << "the sanitizer allocation hook is not installed";
+#endif
   weft::ManualClock clock;
   weft::LockTable table;
   weft::LockTable::Config config;

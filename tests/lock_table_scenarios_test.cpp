@@ -40,14 +40,27 @@ class Scenario : public LockTableTest {
     });
   }
   static bool wait(hooks::Latch& latch) { return latch.wait_for(10'000'000'000ULL); }
+
+  // Forces "both checked that the session is free before either claimed it":
+  // actor 2 starts its scan only after actor 1 finished its scan, and actor 1
+  // claims only once actor 2 is about to publish. Actor 1's claim then fails
+  // and it must see actor 2's holder.
+  void both_past_the_free_check() {
+    hooks::signal_at("lock_table.acquire.after_scan", &first_scanned_, 1);
+    hooks::pause_at("lock_table.acquire.scan", &first_scanned_, 2);
+    hooks::pause_at("lock_table.acquire.before_claim", &second_publishing_, 1);
+    hooks::signal_at("lock_table.publish.before", &second_publishing_, 2);
+  }
+
+ private:
+  hooks::Latch first_scanned_{1};
+  hooks::Latch second_publishing_{1};
 };
 
 // S2.a: two edits of the same session; both have checked "is it free?"
 // before either claims. The second gets busy (HTTP 409).
 TEST_F(Scenario, S2_a_two_edits_of_one_session_second_gets_busy) {
-  hooks::Latch second_publishing(1);
-  hooks::pause_at("lock_table.acquire.before_claim", &second_publishing, 1);
-  hooks::signal_at("lock_table.publish.before", &second_publishing, 2);
+  both_past_the_free_check();
   AcquireResult first, second;
   std::thread t1 = actor(1, [&] { first = table.try_acquire(key(1), alice, LockMode::exclusive, lease); });
   std::thread t2 = actor(2, [&] { second = table.try_acquire(key(1), bob, LockMode::exclusive, lease); });
@@ -120,9 +133,7 @@ TEST_F(Scenario, S2_a_two_keyed_claimers_at_once_resolve_to_the_earlier_slot) {
 
 // S2.b: two reads of the same session both succeed; neither blocks.
 TEST_F(Scenario, S2_b_two_reads_of_one_session_both_succeed) {
-  hooks::Latch second_publishing(1);
-  hooks::pause_at("lock_table.acquire.before_claim", &second_publishing, 1);
-  hooks::signal_at("lock_table.publish.before", &second_publishing, 2);
+  both_past_the_free_check();
   AcquireResult first, second;
   std::thread t1 = actor(1, [&] { first = table.try_acquire(key(1), alice, LockMode::shared, lease); });
   std::thread t2 = actor(2, [&] { second = table.try_acquire(key(1), bob, LockMode::shared, lease); });
@@ -131,7 +142,9 @@ TEST_F(Scenario, S2_b_two_reads_of_one_session_both_succeed) {
   EXPECT_EQ(first.status, LockStatus::acquired);
   EXPECT_EQ(second.status, LockStatus::acquired);
   EXPECT_EQ(first.token, second.token);
+  EXPECT_EQ(first.depth, 2u);  // actor 1 joined actor 2's group
   EXPECT_EQ(table.inspect(key(1)).count, 2u);
+  EXPECT_GE(table.stats().cas_retries, 1u);
 }
 
 // S2.c: an edit arrives while a background verification holds the session.
@@ -373,9 +386,7 @@ TEST_F(Scenario, S2_j_multi_table_update_from_five_threads_completes) {
 // S4.b: two requests both see "no task" for a session; with the lock table's
 // insert-if-absent, exactly one of them creates the task.
 TEST_F(Scenario, S4_b_check_then_create_starts_exactly_one_task) {
-  hooks::Latch second_publishing(1);
-  hooks::pause_at("lock_table.acquire.before_claim", &second_publishing, 1);
-  hooks::signal_at("lock_table.publish.before", &second_publishing, 2);
+  both_past_the_free_check();
   std::atomic<int> tasks{0};
   auto request = [&](OwnerId me) {
     const auto r = table.try_acquire(key(42), me, LockMode::exclusive, lease);
@@ -386,6 +397,7 @@ TEST_F(Scenario, S4_b_check_then_create_starts_exactly_one_task) {
   t1.join();
   t2.join();
   EXPECT_EQ(tasks.load(), 1);
+  EXPECT_EQ(table.inspect(key(42)).owner, bob);
 }
 
 TEST_F(Scenario, S4_b_sixteen_racing_requests_start_exactly_one_task_per_session) {
