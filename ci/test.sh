@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds every preset (release, asan, tsan, hooks) and runs every test in
+# each, then installs the release build and builds the consumer project
+# against it with find_package(weft). Ends with one line: "N passed, N failed".
+#
+#   bash ci/test.sh              all presets
+#   bash ci/test.sh release tsan only these
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash ci/deps.sh
+
+presets=("$@")
+[ ${#presets[@]} -eq 0 ] && presets=(release asan tsan hooks)
+passed=0
+failed=0
+summary=()
+for preset in "${presets[@]}"; do
+  echo "=== preset $preset: configure, build, test"
+  start=$(date +%s)
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset"
+  log="build/$preset/ctest.log"
+  set +e
+  ctest --preset "$preset" 2>&1 | tee "$log" | grep -E "tests passed|Failed|\*\*\*|Not Run|stress:|L9:"
+  rc=${PIPESTATUS[0]}
+  set -e
+  total=$(grep -oE 'out of [0-9]+' "$log" | grep -oE '[0-9]+' | tail -1)
+  bad=$(grep -oE '[0-9]+ tests failed' "$log" | grep -oE '^[0-9]+' | tail -1)
+  total=${total:-0}
+  bad=${bad:-0}
+  if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+  per_binary=$(grep -oE 'Test +#[0-9]+: [A-Za-z_]+' "$log" | awk '{print $3}' | sort | uniq -c |
+               awk '{printf "%s%s %s", sep, $2, $1; sep=", "}')
+  echo "    $preset ran: $per_binary"
+  passed=$((passed + total - bad))
+  failed=$((failed + bad))
+  summary+=("$preset: $((total - bad)) passed, $bad failed, $(( $(date +%s) - start )) s")
+done
+
+if printf '%s\n' "${presets[@]}" | grep -qx release; then
+  echo "=== installed package: find_package(weft) from a separate project"
+  rm -rf build/install build/consumer
+  cmake --install build/release --prefix build/install >/dev/null
+  if cmake -S examples/consumer -B build/consumer -G Ninja \
+       -DCMAKE_PREFIX_PATH="$PWD/build/install" >/dev/null &&
+     cmake --build build/consumer &&
+     ./build/consumer/weft_consumer; then
+    passed=$((passed + 1))
+    summary+=("consumer: 1 passed, 0 failed")
+  else
+    failed=$((failed + 1))
+    summary+=("consumer: 0 passed, 1 failed")
+  fi
+fi
+
+echo "=== summary"
+printf '  %s\n' "${summary[@]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
