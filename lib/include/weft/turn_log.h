@@ -1,0 +1,359 @@
+// weft/turn_log.h: a lock-free, append-only log of conversation turns.
+//
+// The TurnLog keeps the turns (user / assistant / system / tool messages) of
+// many conversation *threads* in one region of bytes. Requests on a thread
+// run as *exchanges*: begin_exchange() gives a ticket (1, 2, 3 ... per thread,
+// in begin order), append() adds turns, commit() or abort() ends it. Readers
+// take snapshots: consistent prefixes of a thread's history, ordered by
+// (ticket, index) whatever order the records landed in, showing exchange k
+// only once every exchange before k has finished. Contracts T1-T10 are in the
+// design notes; where each is enforced is marked [Tn] below and in the code.
+//
+// ## Region layout (offsets only; every shared word a 64-bit atomic)
+//
+//   [ Header ][ ThreadSlot x thread_capacity ][ ExchangeSlot x thread_capacity x
+//     exchanges_per_thread ][ ReaderSlot x reader_slots ][ Segment x segment_count ]
+//
+//   Segment (segment_bytes):  [ SegmentHeader 64 B ][ record ][ record ] ...
+//   SegmentHeader: sequence (which logical segment lives here), fill (the
+//                  fetch_add reservation counter), sealed_at, writers (pins).
+//   Record:        [ RecordHeader 64 B: state, thread id (2 words), ticket,
+//                    meta (index, role, flags, payload length), request id
+//                    (2 words), checksum ][ payload, padded to 8 bytes ]
+//   A *position* is sequence * segment_bytes + offset: it names a record for
+//   ever (a recycled segment gets a new sequence, so old positions fail).
+//
+// ## Append protocol
+//
+// A writer pins the current segment (writers + 1), reserves with ONE
+// fetch_add on its `fill`, writes header and payload, computes the checksum
+// and publishes with a release store of the record's state word: busy ->
+// written (pairing R1). The reservation that first crosses the segment's end
+// seals it (sealed_at = where it began) and opens the next segment; later
+// crossers retry there. A reader walking a segment stops at sealed_at or at
+// the first record that is not yet written: it never sees half a record [T4].
+//
+// ## Exchange state machine (one ExchangeSlot per ticket, ring of W per thread)
+//
+//   free --claim CAS (request id written)--> open --commit CAS--> committing --> committed
+//                                              |--abort CAS-----> aborting  ----> aborted
+//                                              '--expiry CAS----> expiring  ----> expired
+//
+// The CAS out of `open` is the decision; the flips of the exchange's record
+// states (written -> committed, or busy/written -> aborted) follow, and the
+// final store says the exchange has finished. Anyone who finds an exchange in
+// committing/aborting may finish the flips (helping), so a writer that stalls
+// there blocks nobody [T10]. An open exchange whose last progress is older
+// than `exchange_timeout_ns` is expired by whoever notices; progress is
+// measured from the last append or begin, never from zero.
+//
+// Each thread has a watermark `visible_through`: the highest ticket k such
+// that every exchange <= k has finished. Anyone who finishes an exchange (or
+// sees a finished one) advances it with CAS. A snapshot reads the watermark
+// with acquire (pairing R2: the final store of every exchange <= k, and so the
+// flips of its records, happen before) and shows committed records of tickets
+// <= watermark only [T3, T4, T5, T7].
+//
+// ## Idempotent begin without check-then-insert [T2]
+//
+// Ticket n can only start by claiming ExchangeSlot[n mod W] with a CAS from
+// `free`; the claimer writes the request id, then moves the thread's
+// next_ticket from n to n+1 (anyone may help that CAS once the slot is open).
+// Two begins with the same request id race for the same slot: the loser sees
+// the winner's request id in the dedup window (the last W tickets) and gets
+// `duplicate` with the winner's ticket.
+//
+// ## Fencing [T9]
+//
+// begin_exchange() may carry a fencing token (from the LockTable). The thread
+// keeps the highest token seen; commit() refuses an exchange whose token is
+// lower (stale_fence) and aborts it: none of its turns appear. Token 0 means
+// "not fenced" and is never stale.
+//
+// ## Retention [T8]
+//
+// Readers pin: a snapshot or cursor publishes the oldest segment sequence it
+// may read in a reader slot (seq_cst store, then re-reads the head: pairing
+// R3). The oldest segment is recycled only when no reader pins it, no writer
+// is inside it, and none of its records is busy or of an unfinished
+// exchange; recycling trims those threads logically (trimmed_through) so
+// that turns leave only as a prefix of their thread. Like a snapshot, the
+// context of an open exchange holds the retained turns before it [T7, T1]. trim_thread() trims a prefix explicitly. With
+// retention `keep_all`, the log never recycles and returns log_full instead.
+// A stalled writer keeps its segment pinned, so it is never lapped: the tail
+// stops (log_full) one ring away from the oldest unfinished record.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "weft/clock.h"
+#include "weft/id.h"
+#include "weft/lock_table.h"
+
+namespace weft {
+
+/// Who wrote a turn.
+enum class Role : std::uint8_t { user = 1, assistant = 2, system = 3, tool = 4 };
+
+/// How begin_exchange() treats a thread that has an exchange open.
+enum class BeginPolicy : std::uint8_t {
+  queue = 1,           ///< take the next ticket; its context is ready once all before it finished
+  reject_if_busy = 2,  ///< fail with `busy` while another exchange of the thread is open (HTTP 409)
+};
+
+/// What happened to an exchange (its phase).
+enum class ExchangeState : std::uint8_t {
+  open = 2,        ///< begun, taking turns
+  committing = 3,  ///< commit decided; its records are being published
+  aborting = 4,    ///< abort decided; its records are being dropped
+  expiring = 5,    ///< expiry decided; its records are being dropped
+  committed = 6,   ///< finished: its turns are (or will be, in ticket order) visible
+  aborted = 7,     ///< finished: none of its turns will ever be visible
+  expired = 8,     ///< finished by timeout: none of its turns will ever be visible
+};
+
+/// The result of every TurnLog call. [[nodiscard]]: look at it.
+enum class [[nodiscard]] LogStatus : std::uint8_t {
+  ok = 0,              ///< done
+  duplicate,           ///< begin: the request id already began an exchange (its ticket is returned)
+  busy,                ///< begin with reject_if_busy: another exchange is open
+  not_ready,           ///< context: an exchange before this ticket has not finished
+  too_many_in_flight,  ///< begin: W exchanges of the thread are unfinished
+  too_many_turns,      ///< append: the exchange has turns_per_exchange_max turns
+  log_full,            ///< no segment can be opened (retention keep_all, or pinned)
+  thread_table_full,   ///< begin: no slot for a new thread id
+  payload_too_large,   ///< append: payload over payload_bytes_max
+  unknown_exchange,    ///< no such (thread, ticket), or it was recycled
+  finished,            ///< append/commit/abort: the exchange already finished (see state)
+  expired,             ///< the exchange expired (its turns were dropped)
+  stale_fence,         ///< commit: a newer fencing token began on the thread; exchange aborted
+  invalid_argument,    ///< zero or bad argument (zero thread id, bad role, ...)
+  buffer_too_small,    ///< snapshot/context: more turns than the caller's array holds
+  timed_out,           ///< wait_context: the timeout passed first
+  too_many_readers,    ///< snapshot/context/for_each: every reader slot is in use
+  contended,           ///< a documented retry bound ran out; nothing changed; retry
+  not_initialized,     ///< the log has no region
+  region_too_small,    ///< init/attach: fewer bytes than region_bytes()
+  bad_region,          ///< attach: not a TurnLog region; init: bad geometry
+  out_of_memory,       ///< create: the one allocation failed
+};
+
+/// A short lowercase name of a status, for messages.
+[[nodiscard]] const char* to_string(LogStatus status) noexcept;
+
+/// Names one exchange: the thread and its ticket. Returned by begin_exchange().
+struct ExchangeRef {
+  Id thread{};              ///< the conversation thread
+  std::uint64_t ticket = 0; ///< 1, 2, 3 ... per thread, in begin order
+};
+
+/// What begin_exchange() tells the caller.
+struct [[nodiscard]] BeginResult {
+  LogStatus status = LogStatus::not_initialized;  ///< ok, duplicate, busy, ...
+  ExchangeRef exchange{};  ///< ok / duplicate: the exchange (duplicate: the existing one)
+};
+
+/// One turn as a reader sees it. The payload points into the region and stays
+/// valid while the Snapshot (or Cursor) that produced it is alive.
+struct TurnView {
+  Id thread{};                  ///< thread id
+  std::uint64_t ticket = 0;     ///< exchange ticket
+  std::uint32_t index = 0;      ///< index inside the exchange (0 = first turn)
+  Role role = Role::user;       ///< who wrote it
+  std::uint8_t flags = 0;       ///< caller's flags
+  Id request{};                 ///< the exchange's request id
+  const unsigned char* payload = nullptr;  ///< payload bytes
+  std::uint32_t payload_bytes = 0;         ///< payload length
+  std::uint64_t position = 0;   ///< where the record lives in the log
+};
+
+class TurnLog;
+
+/// A pinned, consistent view of one thread's history (or context). Holds a
+/// reader slot until release() or destruction; the TurnViews it filled stay
+/// valid until then. Move-only.
+class Snapshot {
+ public:
+  Snapshot() noexcept = default;
+  ~Snapshot() { release(); }
+  Snapshot(Snapshot&& other) noexcept;
+  Snapshot& operator=(Snapshot&& other) noexcept;
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+  /// Unpins (idempotent).
+  void release() noexcept;
+  /// The number of turns filled into the caller's array.
+  [[nodiscard]] std::size_t size() const noexcept { return count_; }
+  /// The watermark the snapshot was cut at: every exchange <= it had finished.
+  [[nodiscard]] std::uint64_t visible_through() const noexcept { return visible_through_; }
+
+ private:
+  friend class TurnLog;
+  TurnLog* log_ = nullptr;
+  std::uint32_t reader_slot_ = 0;
+  std::size_t count_ = 0;
+  std::uint64_t visible_through_ = 0;
+};
+
+/// A writer for one large turn (streaming): reserve an upper bound, write
+/// chunks, then finish() with the final length. Move-only; an unfinished
+/// writer aborts its record when destroyed.
+class TurnWriter {
+ public:
+  TurnWriter() noexcept = default;
+  ~TurnWriter();
+  TurnWriter(TurnWriter&& other) noexcept;
+  TurnWriter& operator=(TurnWriter&& other) noexcept;
+  TurnWriter(const TurnWriter&) = delete;
+  TurnWriter& operator=(const TurnWriter&) = delete;
+
+  /// Appends `bytes` to the turn; payload_too_large past the reservation.
+  LogStatus write(const void* bytes, std::size_t length) noexcept;
+  /// Publishes the turn with the bytes written so far.
+  LogStatus finish() noexcept;
+  /// Bytes written so far.
+  [[nodiscard]] std::size_t written() const noexcept { return written_; }
+
+ private:
+  friend class TurnLog;
+  void drop() noexcept;  // aborts an unfinished record and unpins
+  TurnLog* log_ = nullptr;
+  ExchangeRef exchange_{};
+  std::uint64_t position_ = 0;
+  std::size_t reserved_ = 0;
+  std::size_t written_ = 0;
+};
+
+/// Counters kept by the log (relaxed; approximate while threads run).
+struct LogStats {
+  std::uint64_t exchanges_begun = 0;     ///< ok results of begin_exchange
+  std::uint64_t duplicates = 0;          ///< duplicate results
+  std::uint64_t busy = 0;                ///< busy results
+  std::uint64_t turns_appended = 0;      ///< records published
+  std::uint64_t commits = 0;             ///< exchanges committed
+  std::uint64_t aborts = 0;              ///< exchanges aborted (incl. stale fence)
+  std::uint64_t expiries = 0;            ///< exchanges expired by timeout (reclaims)
+  std::uint64_t log_full = 0;            ///< log_full results
+  std::uint64_t too_many_in_flight = 0;  ///< too_many_in_flight results
+  std::uint64_t thread_table_full = 0;   ///< thread_table_full results
+  std::uint64_t segments_opened = 0;     ///< segments opened (including the first)
+  std::uint64_t segments_recycled = 0;   ///< segments recycled by retention
+  std::uint64_t cas_retries = 0;         ///< failed CAS (contention)
+};
+
+/// The turn log. Not copyable; holds a view of its region (and owns it after
+/// create()).
+class TurnLog {
+ public:
+  /// What happens when the ring is full.
+  enum class Retention : std::uint8_t {
+    keep_all = 1,        ///< never drop history: appends get log_full
+    recycle_oldest = 2,  ///< recycle the oldest segment when nothing pins it
+  };
+
+  /// Geometry and policies chosen at init().
+  struct Config {
+    std::uint32_t segment_bytes = 64 * 1024;  ///< bytes per segment (multiple of 64, >= 256)
+    std::uint32_t segment_count = 16;         ///< segments in the ring (>= 2)
+    std::uint32_t thread_capacity = 256;      ///< conversation threads the log can know
+    /// W: unfinished exchanges per thread, and the dedup window (last W
+    /// tickets). A power of two between 2 and 1024.
+    std::uint32_t exchanges_per_thread = 16;
+    std::uint32_t reader_slots = 64;          ///< snapshots/cursors alive at once
+    std::uint64_t exchange_timeout_ns = 30'000'000'000ULL;  ///< open with no progress: expired
+    Retention retention = Retention::keep_all;  ///< see Retention
+  };
+
+  /// Most turns in one exchange.
+  static constexpr std::uint32_t turns_per_exchange_max = 8;
+  /// Bytes of a record header.
+  static constexpr std::size_t record_header_bytes = 64;
+  /// Format version written into regions.
+  static constexpr std::uint32_t format_version = 1;
+  /// Required alignment of a region.
+  static constexpr std::size_t region_alignment = 64;
+  /// Bound on retries of one call (each means another thread made progress).
+  static constexpr std::uint32_t attempts_max = 4096;
+
+  TurnLog() noexcept = default;
+  ~TurnLog();
+  TurnLog(const TurnLog&) = delete;
+  TurnLog& operator=(const TurnLog&) = delete;
+
+  /// Bytes a region needs for `config` (0 if the geometry is invalid).
+  [[nodiscard]] static std::size_t region_bytes(const Config& config) noexcept;
+  /// Largest payload one turn can carry with `config`.
+  [[nodiscard]] static std::size_t payload_bytes_max(const Config& config) noexcept;
+
+  /// Formats `region` (64-byte aligned) as an empty log and attaches to it.
+  LogStatus init(void* region, std::size_t bytes, const Config& config, Clock clock) noexcept;
+  /// Attaches to a formatted region after validating magic, version and geometry.
+  LogStatus attach(void* region, std::size_t bytes, Clock clock) noexcept;
+  /// Allocates the region once (the only allocation) and formats it.
+  LogStatus create(const Config& config, Clock clock) noexcept;
+
+  /// Begins an exchange on `thread` for `request` (the idempotency key; must
+  /// not be zero). `fence` is a fencing token (0 = none). Returns ok with a
+  /// new ticket, duplicate with the existing ticket (same request id within
+  /// the last W tickets), busy (reject_if_busy), too_many_in_flight,
+  /// thread_table_full, log_full never (begin writes no record).
+  BeginResult begin_exchange(const Id& thread, const Id& request, BeginPolicy policy,
+                             Token fence = 0) noexcept;
+  /// Appends one turn (copied into the log). Any writes the caller made before
+  /// are visible to a reader that sees the turn.
+  LogStatus append(const ExchangeRef& exchange, Role role, const void* payload,
+                   std::size_t payload_bytes, std::uint8_t flags = 0) noexcept;
+  /// Starts a streaming turn with room for `reserve_bytes` of payload.
+  LogStatus begin_turn(const ExchangeRef& exchange, Role role, std::size_t reserve_bytes,
+                       TurnWriter* writer, std::uint8_t flags = 0) noexcept;
+  /// Commits the exchange: its turns become visible once every exchange
+  /// before it has finished. stale_fence (and the exchange is aborted) when a
+  /// newer fencing token began on the thread.
+  LogStatus commit(const ExchangeRef& exchange) noexcept;
+  /// Aborts the exchange: none of its turns will ever be visible.
+  LogStatus abort(const ExchangeRef& exchange) noexcept;
+  /// The exchange's state (open, committed, ...), or unknown_exchange.
+  LogStatus state(const ExchangeRef& exchange, ExchangeState* out) noexcept;
+
+  /// Fills `out` (capacity `max_turns`) with the thread's visible history in
+  /// (ticket, index) order and pins it in `snapshot`. An unknown thread gives
+  /// an empty snapshot. buffer_too_small (nothing pinned) when it does not fit.
+  LogStatus snapshot(const Id& thread, TurnView* out, std::size_t max_turns,
+                     Snapshot* snapshot) noexcept;
+  /// The context of `exchange`: the committed turns of every exchange before
+  /// its ticket, or not_ready while one of them has not finished [T7].
+  LogStatus context(const ExchangeRef& exchange, TurnView* out, std::size_t max_turns,
+                    Snapshot* snapshot) noexcept;
+  /// Like context(), waiting (polling the injected clock, yielding) up to
+  /// `timeout_ns` for the predecessors to finish; timed_out when they did not.
+  LogStatus wait_context(const ExchangeRef& exchange, TurnView* out, std::size_t max_turns,
+                         Snapshot* snapshot, std::uint64_t timeout_ns) noexcept;
+  /// Visits every committed, visible record in log order from the oldest
+  /// retained one (for export and persistence): `visit(context, view)`
+  /// returns false to stop. Pinned while it runs. Returns ok or not_initialized.
+  LogStatus for_each_committed(bool (*visit)(void* context, const TurnView& view),
+                               void* context) noexcept;
+  /// Trims the thread's history up to and including `through_ticket` (a
+  /// prefix; clamped to the finished prefix). Memory is reclaimed when the
+  /// segments are recycled.
+  LogStatus trim_thread(const Id& thread, std::uint64_t through_ticket) noexcept;
+  /// The counters.
+  [[nodiscard]] LogStats stats() const noexcept;
+  /// The clock the log reads.
+  [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
+
+ private:
+  friend class Snapshot;
+  friend class TurnWriter;
+  struct Owned {
+    void operator()(unsigned char* p) const noexcept;
+  };
+  unsigned char* region_ = nullptr;
+  Clock clock_{};
+  std::unique_ptr<unsigned char, Owned> owned_;
+};
+
+}  // namespace weft

@@ -1,0 +1,1218 @@
+// TurnLog implementation. The design essay (layout, append protocol,
+// exchange state machine, idempotent begin, retention) is at the top of
+// weft/turn_log.h. Memory-ordering pairings used below:
+//   R1 record publish: a writer's stores of header and payload happen before
+//      its release CAS busy -> written; the commit flip written -> committed
+//      is an RMW, so it continues that release sequence and a reader's
+//      acquire load of `committed` sees the whole record.
+//   R2 exchange finish: the flips of an exchange's records happen before the
+//      release store of its final phase; the watermark CAS (acq_rel) comes
+//      after an acquire load of that phase; a reader loads the watermark with
+//      acquire and so sees every flip of every exchange <= it.
+//   R3 pins: a reader stores its pin and re-reads the head; the recycler moves
+//      the head and then reads the pins; all four are seq_cst, so either the
+//      recycler sees the pin or the reader sees the new head.
+//   R4 segment open: the opener prepares the segment, stores its word
+//      `ready` with release, then moves `current` (acq_rel CAS); an appender
+//      loads `current` and the word with acquire.
+//   R5 writer pins: a writer adds itself to `writers` and re-reads the
+//      segment word; the recycler marks the word and then reads `writers`;
+//      all seq_cst (the same Dekker shape as R3).
+#include "weft/turn_log.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <new>
+
+#include "detail/backoff.h"
+#include "weft/atomic.h"
+
+namespace weft {
+namespace {
+
+using u64 = std::uint64_t;
+using u32 = std::uint32_t;
+
+constexpr auto mo_relaxed = std::memory_order_relaxed;
+constexpr auto mo_acquire = std::memory_order_acquire;
+constexpr auto mo_release = std::memory_order_release;
+constexpr auto mo_acq_rel = std::memory_order_acq_rel;
+constexpr auto mo_seq_cst = std::memory_order_seq_cst;
+
+constexpr u64 magic_value = 0x474F4C4E52555457ULL;  // "WTURNLOG"
+WEFT_ASSERT_LOCK_FREE(u64);
+
+// ---- words ----------------------------------------------------------------
+// Record state: kind in the low 8 bits, payload offset (in the segment's
+// payload area) above.
+enum RecordKind : u64 { rec_empty = 0, rec_busy = 1, rec_written = 2, rec_committed = 3,
+                        rec_aborted = 4 };
+constexpr u64 rec_kind(u64 s) { return s & 0xFF; }
+constexpr u64 rec_payload_offset(u64 s) { return s >> 8; }
+constexpr u64 rec_state(u64 kind, u64 payload_offset) { return payload_offset << 8 | kind; }
+
+// Record meta: index 16 | role 8 | flags 8 | payload length 32.
+constexpr u64 make_meta(u32 index, Role role, std::uint8_t flags, u32 length) {
+  return static_cast<u64>(index) << 48 | static_cast<u64>(role) << 40 |
+         static_cast<u64>(flags) << 32 | length;
+}
+
+// Exchange slot state: ticket << 4 | phase.
+enum Phase : u64 { ph_free = 0, ph_claiming = 1, ph_open = 2, ph_committing = 3,
+                   ph_aborting = 4, ph_expiring = 5, ph_committed = 6, ph_aborted = 7,
+                   ph_expired = 8 };
+constexpr u64 ex_state(u64 ticket, u64 phase) { return ticket << 4 | phase; }
+constexpr u64 ex_ticket(u64 s) { return s >> 4; }
+constexpr u64 ex_phase(u64 s) { return s & 0xF; }
+constexpr bool ex_finished(u64 s) { return ex_phase(s) >= ph_committed; }
+constexpr bool ex_deciding(u64 s) {
+  return ex_phase(s) == ph_committing || ex_phase(s) == ph_aborting || ex_phase(s) == ph_expiring;
+}
+
+// Segment word: sequence << 4 | state.
+enum SegState : u64 { seg_free = 0, seg_preparing = 1, seg_ready = 2, seg_recycling = 3,
+                      seg_retired = 4 };
+constexpr u64 seg_word(u64 seq, u64 state) { return seq << 4 | state; }
+constexpr u64 seg_seq(u64 w) { return w >> 4; }
+constexpr u64 seg_state(u64 w) { return w & 0xF; }
+
+// Fill word: record count << 40 | payload bytes.
+constexpr int fill_shift = 40;
+constexpr u64 fill_bytes_mask = (u64{1} << fill_shift) - 1;
+
+// Thread slot state.
+enum ThreadState : u64 { th_empty = 0, th_claiming = 1, th_ready = 2 };
+
+// ---- region layout -------------------------------------------------------
+struct alignas(64) Header {
+  weft::atomic<u64> magic;
+  weft::atomic<u64> format_version;
+  weft::atomic<u64> word_bits;
+  weft::atomic<u64> segment_bytes;
+  weft::atomic<u64> segment_count;
+  weft::atomic<u64> thread_capacity;
+  weft::atomic<u64> exchanges_per_thread;
+  weft::atomic<u64> reader_slots;
+  weft::atomic<u64> exchange_timeout_ns;
+  weft::atomic<u64> retention;
+  weft::atomic<u64> region_bytes;
+  weft::atomic<u64> records_per_segment;
+  alignas(64) weft::atomic<u64> current;  // sequence of the segment taking appends (0: none yet)
+  alignas(64) weft::atomic<u64> head;     // oldest retained sequence
+  alignas(64) weft::atomic<u64> counters[13];
+};
+enum Counter { c_begun, c_duplicates, c_busy, c_turns, c_commits, c_aborts, c_expiries,
+               c_log_full, c_in_flight, c_thread_full, c_opened, c_recycled, c_cas };
+
+struct alignas(64) ThreadSlot {
+  weft::atomic<u64> state;
+  weft::atomic<u64> key_hi;
+  weft::atomic<u64> key_lo;
+  weft::atomic<u64> next_ticket;      // the ticket the next begin takes
+  weft::atomic<u64> visible_through;  // every exchange <= it has finished
+  weft::atomic<u64> max_fence;        // highest fencing token begun
+  weft::atomic<u64> trimmed_through;  // tickets <= it are trimmed
+};
+
+struct alignas(64) ExchangeSlot {
+  weft::atomic<u64> state;
+  weft::atomic<u64> request_hi;
+  weft::atomic<u64> request_lo;
+  weft::atomic<u64> fence;
+  weft::atomic<u64> progress_ns;
+  weft::atomic<u64> turns;
+  weft::atomic<u64> positions[TurnLog::turns_per_exchange_max];
+};
+
+struct alignas(64) ReaderSlot {
+  weft::atomic<u64> pin;  // 0: free; else the oldest sequence the reader may read
+};
+
+struct alignas(64) SegmentHeader {
+  weft::atomic<u64> word;
+  weft::atomic<u64> fill;
+  weft::atomic<u64> sealed;
+  weft::atomic<u64> writers;
+};
+static_assert(sizeof(SegmentHeader) == 64, "segment header is one cache line");
+
+struct alignas(64) RecordHeader {
+  weft::atomic<u64> state;
+  weft::atomic<u64> thread_hi;
+  weft::atomic<u64> thread_lo;
+  weft::atomic<u64> ticket;
+  weft::atomic<u64> meta;
+  weft::atomic<u64> request_hi;
+  weft::atomic<u64> request_lo;
+  weft::atomic<u64> checksum;
+};
+static_assert(sizeof(RecordHeader) == TurnLog::record_header_bytes, "record header is 64 bytes");
+
+constexpr std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
+
+// Where everything is, computed from the geometry.
+struct Geometry {
+  u64 segment_bytes = 0, segment_count = 0, thread_capacity = 0, window = 0, readers = 0;
+  u64 records_per_segment = 0, payload_area = 0;
+  std::size_t threads_at = 0, exchanges_at = 0, readers_at = 0, segments_at = 0, total = 0;
+
+  static bool make(const TurnLog::Config& c, Geometry& g) {
+    if (c.segment_bytes < 256 || c.segment_bytes % 64 != 0 || c.segment_count < 2 ||
+        c.thread_capacity == 0 || c.reader_slots == 0 || c.exchanges_per_thread < 2 ||
+        c.exchanges_per_thread > 1024 ||
+        (c.exchanges_per_thread & (c.exchanges_per_thread - 1)) != 0 ||
+        c.exchange_timeout_ns == 0 ||
+        (c.retention != TurnLog::Retention::keep_all &&
+         c.retention != TurnLog::Retention::recycle_oldest)) {
+      return false;
+    }
+    g.segment_bytes = c.segment_bytes;
+    g.segment_count = c.segment_count;
+    g.thread_capacity = c.thread_capacity;
+    g.window = c.exchanges_per_thread;
+    g.readers = c.reader_slots;
+    g.records_per_segment = std::max<u64>(1, (c.segment_bytes - 64) / 256);
+    g.payload_area = c.segment_bytes - 64 - g.records_per_segment * 64;
+    g.threads_at = sizeof(Header);
+    g.exchanges_at = g.threads_at + g.thread_capacity * sizeof(ThreadSlot);
+    g.readers_at = g.exchanges_at + g.thread_capacity * g.window * sizeof(ExchangeSlot);
+    g.segments_at = round_up(g.readers_at + g.readers * sizeof(ReaderSlot), 64);
+    g.total = g.segments_at + g.segment_count * g.segment_bytes;
+    return g.payload_area >= 64;
+  }
+};
+
+u64 checksum_of(const RecordHeader& r, const unsigned char* payload, u32 length) {
+  const Id h = murmur3_x64_128(payload, length, 0x77656674u);
+  u64 x = h.lo ^ (h.hi * 0x9E3779B97F4A7C15ULL);
+  x ^= r.thread_hi.load(mo_relaxed) + 0x632BE59BD9B4E019ULL;
+  x ^= r.thread_lo.load(mo_relaxed) * 0x85EBCA77C2B2AE63ULL;
+  x ^= r.ticket.load(mo_relaxed) + (x << 6) + (x >> 2);
+  x ^= r.meta.load(mo_relaxed) + (x << 6) + (x >> 2);
+  x ^= r.request_hi.load(mo_relaxed) ^ (r.request_lo.load(mo_relaxed) << 1);
+  return x;
+}
+
+bool id_is_zero(const Id& id) { return id.hi == 0 && id.lo == 0; }
+
+}  // namespace
+
+namespace detail {
+
+// The engine: stateless helpers over (region, clock).
+struct LogEngine {
+  unsigned char* region;
+  Header& header;
+  Geometry g;
+  Clock clock;
+
+  LogEngine(unsigned char* r, const Clock& c) : region(r), header(*reinterpret_cast<Header*>(r)), clock(c) {
+    g.segment_bytes = header.segment_bytes.load(mo_relaxed);
+    g.segment_count = header.segment_count.load(mo_relaxed);
+    g.thread_capacity = header.thread_capacity.load(mo_relaxed);
+    g.window = header.exchanges_per_thread.load(mo_relaxed);
+    g.readers = header.reader_slots.load(mo_relaxed);
+    g.records_per_segment = header.records_per_segment.load(mo_relaxed);
+    g.payload_area = g.segment_bytes - 64 - g.records_per_segment * 64;
+    g.threads_at = sizeof(Header);
+    g.exchanges_at = g.threads_at + g.thread_capacity * sizeof(ThreadSlot);
+    g.readers_at = g.exchanges_at + g.thread_capacity * g.window * sizeof(ExchangeSlot);
+    g.segments_at = round_up(g.readers_at + g.readers * sizeof(ReaderSlot), 64);
+  }
+
+  void count(Counter c) { header.counters[c].fetch_add(1, mo_relaxed); }
+  u64 timeout() const { return header.exchange_timeout_ns.load(mo_relaxed); }
+  bool recycling_allowed() const {
+    return header.retention.load(mo_relaxed) == static_cast<u64>(TurnLog::Retention::recycle_oldest);
+  }
+
+  ThreadSlot& thread_at(u64 i) { return reinterpret_cast<ThreadSlot*>(region + g.threads_at)[i]; }
+  ExchangeSlot& exchange_at(u64 thread_index, u64 ticket) {
+    return reinterpret_cast<ExchangeSlot*>(region + g.exchanges_at)[thread_index * g.window + ticket % g.window];
+  }
+  ReaderSlot& reader_at(u64 i) { return reinterpret_cast<ReaderSlot*>(region + g.readers_at)[i]; }
+  unsigned char* segment_base(u64 seq) { return region + g.segments_at + (seq % g.segment_count) * g.segment_bytes; }
+  SegmentHeader& segment(u64 seq) { return *reinterpret_cast<SegmentHeader*>(segment_base(seq)); }
+  RecordHeader& record(u64 seq, u64 index) {
+    return reinterpret_cast<RecordHeader*>(segment_base(seq) + 64)[index];
+  }
+  unsigned char* payload(u64 seq, u64 offset) {
+    return segment_base(seq) + 64 + g.records_per_segment * 64 + offset;
+  }
+  static u64 position(u64 seq, u64 index) { return seq << 24 | index; }
+  static u64 position_seq(u64 pos) { return pos >> 24; }
+  static u64 position_index(u64 pos) { return pos & 0xFFFFFF; }
+
+  // ---- threads --------------------------------------------------------------
+  // Finds `id`'s slot (or inserts it when `insert`). Slots are never removed,
+  // so all inserters of one id meet at the first free slot of its probe
+  // sequence. Bound: thread_capacity probes, each waiting at most
+  // attempts_max spins for a claimer to write its key.
+  bool find_thread(const Id& id, bool insert, u64& index, bool& full) {
+    full = false;
+    const u64 home = id_mix64(id) % g.thread_capacity;
+    for (u64 probe = 0; probe < g.thread_capacity; probe++) {
+      const u64 i = (home + probe) % g.thread_capacity;
+      ThreadSlot& t = thread_at(i);
+      for (u32 spin = 0;; spin++) {
+        u64 s = t.state.load(mo_acquire);
+        if (s == th_ready) {
+          if (t.key_hi.load(mo_relaxed) == id.hi && t.key_lo.load(mo_relaxed) == id.lo) {
+            index = i;
+            return true;
+          }
+          break;
+        }
+        if (s == th_empty) {
+          if (!insert) return false;  // ids are never removed: absent
+          if (t.state.compare_exchange_strong(s, th_claiming, mo_acq_rel)) {
+            t.key_hi.store(id.hi, mo_relaxed);
+            t.key_lo.store(id.lo, mo_relaxed);
+            t.next_ticket.store(1, mo_relaxed);
+            t.state.store(th_ready, mo_release);  // publishes the key and counters
+            index = i;
+            return true;
+          }
+          count(c_cas);
+          continue;
+        }
+        // claiming: its key is not known yet; it is a few stores from ready.
+        if (spin >= TurnLog::attempts_max) return false;
+        WEFT_RACE_POINT("turn_log.thread.wait_claim");
+        backoff(spin);
+      }
+    }
+    full = insert;
+    return false;
+  }
+
+  // ---- exchanges -------------------------------------------------------------
+  // Flips the records of a decided exchange and stores its final phase
+  // (helping is safe: every flip is a CAS, the final store is idempotent).
+  void finish(u64 thread_index, u64 ticket, u64 decided_state) {
+    ExchangeSlot& x = exchange_at(thread_index, ticket);
+    const u64 phase = ex_phase(decided_state);
+    const bool commit = phase == ph_committing;
+    const u64 turns = std::min<u64>(x.turns.load(mo_acquire), TurnLog::turns_per_exchange_max);
+    for (u64 i = 0; i < turns; i++) {
+      const u64 pos = x.positions[i].load(mo_acquire);
+      if (pos == 0) continue;  // append still reserving: its record stays unpublished
+      RecordHeader& r = record(position_seq(pos), position_index(pos));
+      u64 s = r.state.load(mo_acquire);
+      for (u32 attempt = 0; attempt < 4; attempt++) {  // bound: busy -> written -> flipped
+        const u64 kind = rec_kind(s);
+        if (kind == rec_committed || kind == rec_aborted || kind == rec_empty) break;
+        if (commit && kind != rec_written) break;  // commit never publishes a busy record
+        const u64 flipped = rec_state(commit ? rec_committed : rec_aborted, rec_payload_offset(s));
+        if (r.state.compare_exchange_strong(s, flipped, mo_acq_rel)) break;  // R1
+      }
+    }
+    WEFT_RACE_POINT("turn_log.finish.before_final");
+    const u64 final_phase = commit ? ph_committed : phase == ph_aborting ? ph_aborted : ph_expired;
+    u64 expected = decided_state;
+    // R2: the flips above happen before the final phase.
+    if (x.state.compare_exchange_strong(expected, ex_state(ticket, final_phase), mo_acq_rel)) {
+      count(commit ? c_commits : phase == ph_aborting ? c_aborts : c_expiries);
+    }
+  }
+
+  // Moves an open exchange to `phase` (the decision) and finishes it.
+  // Returns false when it was not open (someone else decided first).
+  bool decide(u64 thread_index, u64 ticket, u64 open_state, u64 phase) {
+    ExchangeSlot& x = exchange_at(thread_index, ticket);
+    u64 expected = open_state;
+    const u64 decided = ex_state(ticket, phase);
+    if (!x.state.compare_exchange_strong(expected, decided, mo_acq_rel)) {
+      count(c_cas);
+      return false;
+    }
+    finish(thread_index, ticket, decided);
+    return true;
+  }
+
+  // Advances the thread's watermark over finished exchanges, helping decided
+  // ones and expiring stale open ones. Bound: W exchanges.
+  void advance(u64 thread_index, u64 now) {
+    ThreadSlot& t = thread_at(thread_index);
+    for (u64 step = 0; step <= g.window; step++) {
+      u64 v = t.visible_through.load(mo_acquire);
+      const u64 k = v + 1;
+      if (k >= t.next_ticket.load(mo_acquire)) return;
+      ExchangeSlot& x = exchange_at(thread_index, k);
+      const u64 s = x.state.load(mo_acquire);  // R2
+      if (ex_ticket(s) != k) return;  // ticket k is still being claimed
+      if (ex_deciding(s)) {
+        finish(thread_index, k, s);
+        continue;
+      }
+      if (ex_phase(s) == ph_open) {
+        const u64 progress = x.progress_ns.load(mo_acquire);
+        if (now <= progress || now - progress <= timeout()) return;
+        WEFT_RACE_POINT("turn_log.expire.before");
+        decide(thread_index, k, s, ph_expiring);  // [T10] measured from last progress
+        continue;
+      }
+      if (!ex_finished(s)) return;
+      if (!t.visible_through.compare_exchange_strong(v, k, mo_acq_rel)) count(c_cas);  // R2
+    }
+  }
+
+  // ---- segments -----------------------------------------------------------
+  bool pins_clear(u64 seq) {
+    for (u64 i = 0; i < g.readers; i++) {
+      const u64 pin = reader_at(i).pin.load(mo_seq_cst);  // R3
+      if (pin != 0 && pin <= seq) return false;
+    }
+    return true;
+  }
+
+  // Tries to recycle the oldest segment `old` (retention recycle_oldest).
+  bool try_recycle(u64 old) {
+    if (!recycling_allowed() || header.head.load(mo_seq_cst) != old) return false;
+    SegmentHeader& seg = segment(old);
+    u64 word = seg_word(old, seg_ready);
+    if (!seg.word.compare_exchange_strong(word, seg_word(old, seg_recycling), mo_seq_cst)) {
+      return false;
+    }
+    auto restore = [&] {
+      seg.word.store(seg_word(old, seg_ready), mo_seq_cst);
+      return false;
+    };
+    if (seg.writers.load(mo_seq_cst) != 0) return restore();  // R5
+    const u64 records = std::min<u64>(seg.fill.load(mo_acquire) >> fill_shift, g.records_per_segment);
+    // Every record's exchange must have finished (ticket <= its thread's
+    // watermark): an open exchange's records never leave [T8].
+    for (u64 j = 0; j < records; j++) {
+      RecordHeader& r = record(old, j);
+      const u64 kind = rec_kind(r.state.load(mo_acquire));
+      if (kind == rec_empty) continue;
+      if (kind == rec_busy) return restore();
+      u64 ti = 0;
+      bool full = false;
+      if (!find_thread(Id{r.thread_hi.load(mo_relaxed), r.thread_lo.load(mo_relaxed)}, false, ti, full)) continue;
+      if (r.ticket.load(mo_relaxed) > thread_at(ti).visible_through.load(mo_acquire)) return restore();
+    }
+    WEFT_RACE_POINT("turn_log.recycle.before_trim");
+    // Turns leave only as a prefix of their thread: trim each thread through
+    // its highest ticket in this segment (all finished, checked above).
+    for (u64 j = 0; j < records; j++) {
+      RecordHeader& r = record(old, j);
+      if (rec_kind(r.state.load(mo_acquire)) == rec_empty) continue;
+      u64 ti = 0;
+      bool full = false;
+      if (!find_thread(Id{r.thread_hi.load(mo_relaxed), r.thread_lo.load(mo_relaxed)}, false, ti, full)) continue;
+      raise(thread_at(ti).trimmed_through, r.ticket.load(mo_relaxed));
+    }
+    u64 expected_head = old;
+    header.head.compare_exchange_strong(expected_head, old + 1, mo_seq_cst);  // R3
+    seg.word.store(seg_word(old, seg_retired), mo_seq_cst);
+    count(c_recycled);
+    WEFT_RACE_POINT("turn_log.recycle.after");
+    return true;
+  }
+
+  // CAS-max. Bound: each failure means the word grew; it ends at >= value.
+  static void raise(weft::atomic<u64>& word, u64 value) {
+    u64 seen = word.load(mo_acquire);
+    while (seen < value && !word.compare_exchange_weak(seen, value, mo_acq_rel)) {
+    }
+  }
+
+  // Opens segment cur+1 (cur = 0: the first). Returns false for log_full.
+  bool open_next(u64 cur) {
+    const u64 next = cur + 1;
+    SegmentHeader& seg = segment(next);
+    for (u32 attempt = 0; attempt < TurnLog::attempts_max; attempt++) {
+      if (header.current.load(mo_acquire) != cur) return true;  // someone opened it
+      u64 w = seg.word.load(mo_acquire);
+      if (seg_seq(w) == next) {
+        if (seg_state(w) == seg_ready) {
+          u64 expected = cur;
+          header.current.compare_exchange_strong(expected, next, mo_acq_rel);  // R4, helping
+          return true;
+        }
+        backoff(attempt);  // being prepared
+        continue;
+      }
+      // The physical segment still hosts an older sequence.
+      if (seg_state(w) == seg_ready || seg_state(w) == seg_recycling) {
+        if (seg_state(w) == seg_recycling || !try_recycle(seg_seq(w))) return false;
+        continue;
+      }
+      if (seg_state(w) == seg_retired) {
+        if (!pins_clear(seg_seq(w))) return false;  // a reader still reads it [T8]
+        if (!seg.word.compare_exchange_strong(w, seg_word(seg_seq(w), seg_free), mo_seq_cst)) continue;
+        continue;
+      }
+      if (seg_state(w) != seg_free) {
+        backoff(attempt);
+        continue;
+      }
+      if (!seg.word.compare_exchange_strong(w, seg_word(next, seg_preparing), mo_acq_rel)) {
+        count(c_cas);
+        continue;
+      }
+      RecordHeader* records = reinterpret_cast<RecordHeader*>(segment_base(next) + 64);
+      for (u64 j = 0; j < g.records_per_segment; j++) records[j].state.store(rec_empty, mo_relaxed);
+      seg.fill.store(0, mo_relaxed);
+      seg.sealed.store(0, mo_relaxed);
+      seg.word.store(seg_word(next, seg_ready), mo_release);  // R4
+      u64 expected = cur;
+      header.current.compare_exchange_strong(expected, next, mo_acq_rel);  // R4
+      if (cur == 0) header.head.store(1, mo_seq_cst);
+      count(c_opened);
+      return true;
+    }
+    return false;
+  }
+
+  struct Reservation {
+    u64 seq = 0, index = 0, offset = 0;
+  };
+
+  // Reserves a record with `payload` bytes: pins the segment, one fetch_add.
+  // The caller unpins (segment(seq).writers) after publishing.
+  LogStatus reserve(u64 payload_bytes, Reservation& out) {
+    const u64 size = round_up(payload_bytes, 8);
+    for (u32 attempt = 0; attempt < TurnLog::attempts_max; attempt++) {
+      const u64 cur = header.current.load(mo_acquire);
+      if (cur == 0) {
+        if (!open_next(0)) return LogStatus::log_full;
+        continue;
+      }
+      SegmentHeader& seg = segment(cur);
+      if (seg.word.load(mo_acquire) != seg_word(cur, seg_ready)) continue;  // moved on
+      if (seg.sealed.load(mo_acquire) != 0) {
+        if (!open_next(cur)) {
+          count(c_log_full);
+          return LogStatus::log_full;
+        }
+        continue;
+      }
+      seg.writers.fetch_add(1, mo_seq_cst);  // R5
+      if (seg.word.load(mo_seq_cst) != seg_word(cur, seg_ready)) {
+        seg.writers.fetch_sub(1, mo_release);
+        continue;
+      }
+      const u64 old = seg.fill.fetch_add((u64{1} << fill_shift) | size, mo_acq_rel);
+      const u64 index = old >> fill_shift;
+      const u64 offset = old & fill_bytes_mask;
+      if (index < g.records_per_segment && offset + size <= g.payload_area) {
+        out = Reservation{cur, index, offset};
+        return LogStatus::ok;
+      }
+      seg.sealed.store(1, mo_release);  // full: later reservations go to the next segment
+      seg.writers.fetch_sub(1, mo_release);
+      WEFT_RACE_POINT("turn_log.reserve.sealed");
+      if (!open_next(cur)) {
+        count(c_log_full);
+        return LogStatus::log_full;
+      }
+    }
+    return LogStatus::contended;
+  }
+
+  // ---- readers ----------------------------------------------------------------
+  // Takes a reader slot pinned at the head (R3). Bound: reader slots, then
+  // attempts_max head moves.
+  bool pin(u64& slot, u64& from) {
+    for (u64 i = 0; i < g.readers; i++) {
+      u64 expected = 0;
+      const u64 h = std::max<u64>(header.head.load(mo_seq_cst), 1);
+      if (!reader_at(i).pin.compare_exchange_strong(expected, h, mo_seq_cst)) continue;
+      u64 pinned = h;
+      for (u32 attempt = 0; attempt < TurnLog::attempts_max; attempt++) {
+        const u64 now_head = std::max<u64>(header.head.load(mo_seq_cst), 1);  // R3
+        if (now_head <= pinned) break;
+        pinned = now_head;
+        reader_at(i).pin.store(pinned, mo_seq_cst);
+      }
+      slot = i;
+      from = pinned;
+      return true;
+    }
+    return false;
+  }
+  void unpin(u64 slot) { reader_at(slot).pin.store(0, mo_release); }
+
+  // Collects committed records of thread `ti` with trim < ticket <= last,
+  // from pinned segments [from, current]. False when `out` is too small.
+  bool collect(const Id& thread, u64 trim, u64 last, u64 from, TurnView* out, std::size_t max,
+               std::size_t& count_out) {
+    std::size_t n = 0;
+    const u64 cur = header.current.load(mo_acquire);
+    for (u64 seq = from; seq != 0 && seq <= cur; seq++) {
+      SegmentHeader& seg = segment(seq);
+      if (seg_seq(seg.word.load(mo_acquire)) != seq) continue;
+      const u64 records = std::min<u64>(seg.fill.load(mo_acquire) >> fill_shift, g.records_per_segment);
+      for (u64 j = 0; j < records; j++) {
+        RecordHeader& r = record(seq, j);
+        const u64 s = r.state.load(mo_acquire);  // R1
+        if (rec_kind(s) != rec_committed) continue;
+        if (r.thread_hi.load(mo_relaxed) != thread.hi || r.thread_lo.load(mo_relaxed) != thread.lo) continue;
+        const u64 ticket = r.ticket.load(mo_relaxed);
+        if (ticket <= trim || ticket > last) continue;
+        if (n == max) return false;
+        out[n++] = view_of(seq, j, s);
+      }
+    }
+    std::sort(out, out + n, [](const TurnView& a, const TurnView& b) {
+      return a.ticket != b.ticket ? a.ticket < b.ticket : a.index < b.index;
+    });
+    count_out = n;
+    return true;
+  }
+
+  TurnView view_of(u64 seq, u64 index, u64 state) {
+    RecordHeader& r = record(seq, index);
+    TurnView v;
+    v.thread = Id{r.thread_hi.load(mo_relaxed), r.thread_lo.load(mo_relaxed)};
+    v.ticket = r.ticket.load(mo_relaxed);
+    const u64 meta = r.meta.load(mo_relaxed);
+    v.index = static_cast<u32>(meta >> 48);
+    v.role = static_cast<Role>((meta >> 40) & 0xFF);
+    v.flags = static_cast<std::uint8_t>((meta >> 32) & 0xFF);
+    v.payload_bytes = static_cast<u32>(meta);
+    v.request = Id{r.request_hi.load(mo_relaxed), r.request_lo.load(mo_relaxed)};
+    v.payload = payload(seq, rec_payload_offset(state));
+    v.position = position(seq, index);
+    return v;
+  }
+};
+
+}  // namespace detail
+
+using detail::LogEngine;
+
+// ---- statuses ------------------------------------------------------------------
+
+const char* to_string(LogStatus status) noexcept {
+  switch (status) {
+    case LogStatus::ok: return "ok";
+    case LogStatus::duplicate: return "duplicate";
+    case LogStatus::busy: return "busy";
+    case LogStatus::not_ready: return "not_ready";
+    case LogStatus::too_many_in_flight: return "too_many_in_flight";
+    case LogStatus::too_many_turns: return "too_many_turns";
+    case LogStatus::log_full: return "log_full";
+    case LogStatus::thread_table_full: return "thread_table_full";
+    case LogStatus::payload_too_large: return "payload_too_large";
+    case LogStatus::unknown_exchange: return "unknown_exchange";
+    case LogStatus::finished: return "finished";
+    case LogStatus::expired: return "expired";
+    case LogStatus::stale_fence: return "stale_fence";
+    case LogStatus::invalid_argument: return "invalid_argument";
+    case LogStatus::buffer_too_small: return "buffer_too_small";
+    case LogStatus::timed_out: return "timed_out";
+    case LogStatus::too_many_readers: return "too_many_readers";
+    case LogStatus::contended: return "contended";
+    case LogStatus::not_initialized: return "not_initialized";
+    case LogStatus::region_too_small: return "region_too_small";
+    case LogStatus::bad_region: return "bad_region";
+    case LogStatus::out_of_memory: return "out_of_memory";
+  }
+  return "unknown";
+}
+
+// ---- Snapshot / TurnWriter ---------------------------------------------------
+
+Snapshot::Snapshot(Snapshot&& other) noexcept { *this = std::move(other); }
+
+Snapshot& Snapshot::operator=(Snapshot&& other) noexcept {
+  if (this != &other) {
+    release();
+    log_ = other.log_;
+    reader_slot_ = other.reader_slot_;
+    count_ = other.count_;
+    visible_through_ = other.visible_through_;
+    other.log_ = nullptr;
+  }
+  return *this;
+}
+
+void Snapshot::release() noexcept {
+  if (log_ == nullptr) return;
+  LogEngine(log_->region_, log_->clock_).unpin(reader_slot_);
+  log_ = nullptr;
+}
+
+TurnWriter::~TurnWriter() { drop(); }
+
+void TurnWriter::drop() noexcept {
+  if (log_ == nullptr) return;
+  // An unfinished streaming turn is dropped: its record is aborted.
+  LogEngine e(log_->region_, log_->clock_);
+  const u64 seq = LogEngine::position_seq(position_);
+  RecordHeader& r = e.record(seq, LogEngine::position_index(position_));
+  u64 s = r.state.load(mo_acquire);
+  if (rec_kind(s) == rec_busy) {
+    r.state.compare_exchange_strong(s, rec_state(rec_aborted, rec_payload_offset(s)), mo_acq_rel);
+  }
+  e.segment(seq).writers.fetch_sub(1, mo_release);
+  log_ = nullptr;
+}
+
+TurnWriter::TurnWriter(TurnWriter&& other) noexcept { *this = std::move(other); }
+
+TurnWriter& TurnWriter::operator=(TurnWriter&& other) noexcept {
+  if (this != &other) {
+    drop();
+    log_ = other.log_;
+    exchange_ = other.exchange_;
+    position_ = other.position_;
+    reserved_ = other.reserved_;
+    written_ = other.written_;
+    other.log_ = nullptr;
+  }
+  return *this;
+}
+
+LogStatus TurnWriter::write(const void* bytes, std::size_t length) noexcept {
+  if (log_ == nullptr) return LogStatus::invalid_argument;
+  if (length > reserved_ - written_) return LogStatus::payload_too_large;
+  LogEngine e(log_->region_, log_->clock_);
+  const u64 seq = LogEngine::position_seq(position_);
+  RecordHeader& r = e.record(seq, LogEngine::position_index(position_));
+  std::memcpy(e.payload(seq, rec_payload_offset(r.state.load(mo_relaxed))) + written_, bytes, length);
+  written_ += length;
+  return LogStatus::ok;
+}
+
+LogStatus TurnWriter::finish() noexcept {
+  if (log_ == nullptr) return LogStatus::invalid_argument;
+  LogEngine e(log_->region_, log_->clock_);
+  const u64 seq = LogEngine::position_seq(position_);
+  RecordHeader& r = e.record(seq, LogEngine::position_index(position_));
+  const u64 meta = r.meta.load(mo_relaxed);
+  r.meta.store((meta & ~u64{0xFFFFFFFF}) | written_, mo_relaxed);
+  u64 s = r.state.load(mo_relaxed);
+  r.checksum.store(checksum_of(r, e.payload(seq, rec_payload_offset(s)), static_cast<u32>(written_)),
+                   mo_relaxed);
+  WEFT_RACE_POINT("turn_log.append.before_publish");
+  const bool published =
+      rec_kind(s) == rec_busy &&
+      r.state.compare_exchange_strong(s, rec_state(rec_written, rec_payload_offset(s)), mo_acq_rel);  // R1
+  e.segment(seq).writers.fetch_sub(1, mo_release);
+  log_ = nullptr;
+  if (!published) return LogStatus::expired;  // the exchange expired while writing
+  e.count(c_turns);
+  return LogStatus::ok;
+}
+
+// ---- TurnLog -----------------------------------------------------------------
+
+void TurnLog::Owned::operator()(unsigned char* p) const noexcept {
+  ::operator delete[](p, std::align_val_t{region_alignment});
+}
+
+TurnLog::~TurnLog() = default;
+
+std::size_t TurnLog::region_bytes(const Config& config) noexcept {
+  Geometry g;
+  return Geometry::make(config, g) ? g.total : 0;
+}
+
+std::size_t TurnLog::payload_bytes_max(const Config& config) noexcept {
+  Geometry g;
+  return Geometry::make(config, g) ? g.payload_area : 0;
+}
+
+LogStatus TurnLog::init(void* region, std::size_t bytes, const Config& config, Clock clock) noexcept {
+  Geometry g;
+  if (region == nullptr || !clock.valid() || !Geometry::make(config, g) ||
+      reinterpret_cast<std::uintptr_t>(region) % region_alignment != 0) {
+    return LogStatus::bad_region;
+  }
+  if (bytes < g.total) return LogStatus::region_too_small;
+  auto* base = static_cast<unsigned char*>(region);
+  std::memset(base, 0, g.segments_at);  // headers and tables; segments are prepared on open
+  Header* h = new (base) Header{};
+  for (u64 i = 0; i < g.thread_capacity; i++) new (base + g.threads_at + i * sizeof(ThreadSlot)) ThreadSlot{};
+  for (u64 i = 0; i < g.thread_capacity * g.window; i++) {
+    new (base + g.exchanges_at + i * sizeof(ExchangeSlot)) ExchangeSlot{};
+  }
+  for (u64 i = 0; i < g.readers; i++) new (base + g.readers_at + i * sizeof(ReaderSlot)) ReaderSlot{};
+  for (u64 i = 0; i < g.segment_count; i++) {
+    auto* seg = new (base + g.segments_at + i * g.segment_bytes) SegmentHeader{};
+    (void)seg;
+    auto* records = reinterpret_cast<RecordHeader*>(base + g.segments_at + i * g.segment_bytes + 64);
+    for (u64 j = 0; j < g.records_per_segment; j++) new (&records[j]) RecordHeader{};
+  }
+  h->format_version.store(format_version, mo_relaxed);
+  h->word_bits.store(64, mo_relaxed);
+  h->segment_bytes.store(g.segment_bytes, mo_relaxed);
+  h->segment_count.store(g.segment_count, mo_relaxed);
+  h->thread_capacity.store(g.thread_capacity, mo_relaxed);
+  h->exchanges_per_thread.store(g.window, mo_relaxed);
+  h->reader_slots.store(g.readers, mo_relaxed);
+  h->exchange_timeout_ns.store(config.exchange_timeout_ns, mo_relaxed);
+  h->retention.store(static_cast<u64>(config.retention), mo_relaxed);
+  h->region_bytes.store(g.total, mo_relaxed);
+  h->records_per_segment.store(g.records_per_segment, mo_relaxed);
+  h->magic.store(magic_value, mo_release);
+  region_ = base;
+  clock_ = clock;
+  return LogStatus::ok;
+}
+
+LogStatus TurnLog::attach(void* region, std::size_t bytes, Clock clock) noexcept {
+  if (region == nullptr || !clock.valid() ||
+      reinterpret_cast<std::uintptr_t>(region) % region_alignment != 0) {
+    return LogStatus::bad_region;
+  }
+  if (bytes < sizeof(Header)) return LogStatus::region_too_small;
+  auto* base = static_cast<unsigned char*>(region);
+  const Header& h = *reinterpret_cast<const Header*>(base);
+  if (h.magic.load(mo_acquire) != magic_value || h.format_version.load(mo_relaxed) != format_version ||
+      h.word_bits.load(mo_relaxed) != 64) {
+    return LogStatus::bad_region;
+  }
+  Config c;
+  const u64 seg_bytes = h.segment_bytes.load(mo_relaxed);
+  const u64 seg_count = h.segment_count.load(mo_relaxed);
+  const u64 threads = h.thread_capacity.load(mo_relaxed);
+  const u64 window = h.exchanges_per_thread.load(mo_relaxed);
+  const u64 readers = h.reader_slots.load(mo_relaxed);
+  if (seg_bytes > 0xFFFFFFFFu || seg_count > 0xFFFFFFFFu || threads > 0xFFFFFFFFu ||
+      window > 0xFFFFFFFFu || readers > 0xFFFFFFFFu) {
+    return LogStatus::bad_region;
+  }
+  c.segment_bytes = static_cast<u32>(seg_bytes);
+  c.segment_count = static_cast<u32>(seg_count);
+  c.thread_capacity = static_cast<u32>(threads);
+  c.exchanges_per_thread = static_cast<u32>(window);
+  c.reader_slots = static_cast<u32>(readers);
+  c.exchange_timeout_ns = h.exchange_timeout_ns.load(mo_relaxed);
+  c.retention = static_cast<Retention>(h.retention.load(mo_relaxed));
+  Geometry g;
+  if (!Geometry::make(c, g) || h.region_bytes.load(mo_relaxed) != g.total ||
+      h.records_per_segment.load(mo_relaxed) != g.records_per_segment) {
+    return LogStatus::bad_region;
+  }
+  if (bytes < g.total) return LogStatus::region_too_small;
+  region_ = base;
+  clock_ = clock;
+  return LogStatus::ok;
+}
+
+LogStatus TurnLog::create(const Config& config, Clock clock) noexcept {
+  const std::size_t bytes = region_bytes(config);
+  if (bytes == 0) return LogStatus::bad_region;
+  auto* memory = static_cast<unsigned char*>(
+      ::operator new[](bytes, std::align_val_t{region_alignment}, std::nothrow));
+  if (memory == nullptr) return LogStatus::out_of_memory;
+  std::unique_ptr<unsigned char, Owned> holder(memory);
+  const LogStatus status = init(memory, bytes, config, clock);
+  if (status != LogStatus::ok) return status;
+  owned_ = std::move(holder);
+  return LogStatus::ok;
+}
+
+BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPolicy policy,
+                                    Token fence) noexcept {
+  BeginResult out;
+  if (region_ == nullptr) return out;
+  if (id_is_zero(thread) || id_is_zero(request) ||
+      (policy != BeginPolicy::queue && policy != BeginPolicy::reject_if_busy)) {
+    out.status = LogStatus::invalid_argument;
+    return out;
+  }
+  LogEngine e(region_, clock_);
+  u64 ti = 0;
+  bool full = false;
+  if (!e.find_thread(thread, true, ti, full)) {
+    if (full) e.count(c_thread_full);
+    out.status = full ? LogStatus::thread_table_full : LogStatus::contended;
+    return out;
+  }
+  ThreadSlot& t = e.thread_at(ti);
+  const u64 now = clock_.now();
+  out.exchange.thread = thread;
+  for (u32 attempt = 0; attempt < attempts_max; attempt++) {
+    WEFT_RACE_POINT("turn_log.begin.start");
+    e.advance(ti, now);
+    const u64 n = t.next_ticket.load(mo_acquire);
+    // Dedup over the last W tickets, including ticket n if already claimed [T2].
+    bool wait = false;
+    for (u64 k = n; k + e.g.window > n && k >= 1; k--) {
+      ExchangeSlot& x = e.exchange_at(ti, k);
+      const u64 s = x.state.load(mo_acquire);
+      if (ex_ticket(s) != k) continue;
+      if (ex_phase(s) == ph_claiming) { wait = true; continue; }
+      if (ex_phase(s) == ph_free) continue;
+      if (x.request_hi.load(mo_relaxed) == request.hi && x.request_lo.load(mo_relaxed) == request.lo) {
+        if (k == n) {  // its begin has not moved next_ticket yet: help it
+          u64 expected = n;
+          t.next_ticket.compare_exchange_strong(expected, n + 1, mo_acq_rel);
+        }
+        e.count(c_duplicates);
+        out.status = LogStatus::duplicate;
+        out.exchange.ticket = k;
+        return out;
+      }
+      if (k == n) {  // another request holds ticket n: help it, then retry
+        u64 expected = n;
+        t.next_ticket.compare_exchange_strong(expected, n + 1, mo_acq_rel);
+        wait = true;
+      }
+    }
+    if (wait) {
+      detail::backoff(attempt);
+      continue;
+    }
+    if (policy == BeginPolicy::reject_if_busy && t.visible_through.load(mo_acquire) + 1 < n) {
+      e.count(c_busy);
+      out.status = LogStatus::busy;
+      return out;
+    }
+    ExchangeSlot& x = e.exchange_at(ti, n);
+    u64 s = x.state.load(mo_acquire);
+    if (ex_ticket(s) >= n) continue;  // claimed meanwhile
+    if (s != 0 && (!ex_finished(s) || t.visible_through.load(mo_acquire) < ex_ticket(s))) {
+      e.count(c_in_flight);
+      out.status = LogStatus::too_many_in_flight;
+      return out;
+    }
+    WEFT_RACE_POINT("turn_log.begin.before_claim");
+    if (!x.state.compare_exchange_strong(s, ex_state(n, ph_claiming), mo_acq_rel)) {
+      e.count(c_cas);
+      continue;
+    }
+    x.request_hi.store(request.hi, mo_relaxed);
+    x.request_lo.store(request.lo, mo_relaxed);
+    x.fence.store(fence, mo_relaxed);
+    x.progress_ns.store(now, mo_relaxed);
+    x.turns.store(0, mo_relaxed);
+    for (auto& p : x.positions) p.store(0, mo_relaxed);
+    x.state.store(ex_state(n, ph_open), mo_release);  // publishes the fields above
+    if (fence != 0) LogEngine::raise(t.max_fence, fence);
+    u64 expected = n;
+    t.next_ticket.compare_exchange_strong(expected, n + 1, mo_acq_rel);  // or a helper did
+    e.count(c_begun);
+    out.status = LogStatus::ok;
+    out.exchange.ticket = n;
+    return out;
+  }
+  out.status = LogStatus::contended;
+  return out;
+}
+
+namespace {
+
+// Finds an exchange and checks it is open. Returns ok, or the error.
+LogStatus open_exchange(LogEngine& e, const ExchangeRef& ref, u64& ti, u64& state) {
+  if (id_is_zero(ref.thread) || ref.ticket == 0) return LogStatus::invalid_argument;
+  bool full = false;
+  if (!e.find_thread(ref.thread, false, ti, full)) return LogStatus::unknown_exchange;
+  if (ref.ticket >= e.thread_at(ti).next_ticket.load(mo_acquire)) return LogStatus::unknown_exchange;
+  state = e.exchange_at(ti, ref.ticket).state.load(mo_acquire);
+  if (ex_ticket(state) != ref.ticket) {
+    return ex_ticket(state) > ref.ticket ? LogStatus::finished : LogStatus::unknown_exchange;
+  }
+  if (ex_phase(state) == ph_expiring || ex_phase(state) == ph_expired) return LogStatus::expired;
+  if (ex_phase(state) != ph_open) return LogStatus::finished;
+  return LogStatus::ok;
+}
+
+}  // namespace
+
+LogStatus TurnLog::begin_turn(const ExchangeRef& exchange, Role role, std::size_t reserve_bytes,
+                              TurnWriter* writer, std::uint8_t flags) noexcept {
+  if (region_ == nullptr) return LogStatus::not_initialized;
+  if (writer == nullptr || static_cast<u64>(role) < 1 || static_cast<u64>(role) > 4) {
+    return LogStatus::invalid_argument;
+  }
+  LogEngine e(region_, clock_);
+  if (reserve_bytes > e.g.payload_area) return LogStatus::payload_too_large;
+  u64 ti = 0, s = 0;
+  if (const LogStatus st = open_exchange(e, exchange, ti, s); st != LogStatus::ok) return st;
+  const u64 now = clock_.now();
+  ExchangeSlot& x = e.exchange_at(ti, exchange.ticket);
+  const u64 progress = x.progress_ns.load(mo_acquire);
+  if (now > progress && now - progress > e.timeout()) {
+    e.decide(ti, exchange.ticket, s, ph_expiring);
+    e.advance(ti, now);
+    return LogStatus::expired;
+  }
+  const u64 index = x.turns.fetch_add(1, mo_acq_rel);
+  if (index >= turns_per_exchange_max) return LogStatus::too_many_turns;
+  WEFT_RACE_POINT("turn_log.append.before_reserve");
+  LogEngine::Reservation r;
+  if (const LogStatus st = e.reserve(reserve_bytes, r); st != LogStatus::ok) {
+    // The turn index stays used: the exchange has a hole it never fills, and
+    // readers order by index, so nothing is out of order.
+    return st;
+  }
+  RecordHeader& rec = e.record(r.seq, r.index);
+  rec.state.store(rec_state(rec_busy, r.offset), mo_relaxed);
+  const u64 pos = LogEngine::position(r.seq, r.index);
+  x.positions[index].store(pos, mo_release);  // so an expirer can drop it
+  rec.thread_hi.store(exchange.thread.hi, mo_relaxed);
+  rec.thread_lo.store(exchange.thread.lo, mo_relaxed);
+  rec.ticket.store(exchange.ticket, mo_relaxed);
+  rec.meta.store(make_meta(static_cast<u32>(index), role, flags, 0), mo_relaxed);
+  rec.request_hi.store(x.request_hi.load(mo_relaxed), mo_relaxed);
+  rec.request_lo.store(x.request_lo.load(mo_relaxed), mo_relaxed);
+  LogEngine::raise(x.progress_ns, now);
+  writer->drop();
+  writer->log_ = this;
+  writer->exchange_ = exchange;
+  writer->position_ = pos;
+  writer->reserved_ = reserve_bytes;
+  writer->written_ = 0;
+  return LogStatus::ok;
+}
+
+LogStatus TurnLog::append(const ExchangeRef& exchange, Role role, const void* payload,
+                          std::size_t payload_bytes, std::uint8_t flags) noexcept {
+  if (payload == nullptr && payload_bytes != 0) return LogStatus::invalid_argument;
+  TurnWriter writer;
+  if (const LogStatus st = begin_turn(exchange, role, payload_bytes, &writer, flags); st != LogStatus::ok) {
+    return st;
+  }
+  if (payload_bytes != 0) (void)writer.write(payload, payload_bytes);
+  return writer.finish();
+}
+
+LogStatus TurnLog::commit(const ExchangeRef& exchange) noexcept {
+  if (region_ == nullptr) return LogStatus::not_initialized;
+  LogEngine e(region_, clock_);
+  u64 ti = 0, s = 0;
+  if (const LogStatus st = open_exchange(e, exchange, ti, s); st != LogStatus::ok) return st;
+  const u64 now = clock_.now();
+  ExchangeSlot& x = e.exchange_at(ti, exchange.ticket);
+  const u64 progress = x.progress_ns.load(mo_acquire);
+  if (now > progress && now - progress > e.timeout()) {
+    e.decide(ti, exchange.ticket, s, ph_expiring);
+    e.advance(ti, now);
+    return LogStatus::expired;
+  }
+  const u64 fence = x.fence.load(mo_relaxed);
+  if (fence != 0 && fence < e.thread_at(ti).max_fence.load(mo_acquire)) {  // [T9]
+    e.decide(ti, exchange.ticket, s, ph_aborting);
+    e.advance(ti, now);
+    return LogStatus::stale_fence;
+  }
+  WEFT_RACE_POINT("turn_log.commit.before_decide");
+  if (!e.decide(ti, exchange.ticket, s, ph_committing)) {
+    const u64 again = x.state.load(mo_acquire);
+    e.advance(ti, now);
+    return ex_phase(again) == ph_expiring || ex_phase(again) == ph_expired ? LogStatus::expired
+                                                                           : LogStatus::finished;
+  }
+  WEFT_RACE_POINT("turn_log.commit.after");
+  e.advance(ti, now);
+  return LogStatus::ok;
+}
+
+LogStatus TurnLog::abort(const ExchangeRef& exchange) noexcept {
+  if (region_ == nullptr) return LogStatus::not_initialized;
+  LogEngine e(region_, clock_);
+  u64 ti = 0, s = 0;
+  if (const LogStatus st = open_exchange(e, exchange, ti, s); st != LogStatus::ok) return st;
+  const bool decided = e.decide(ti, exchange.ticket, s, ph_aborting);
+  e.advance(ti, clock_.now());
+  return decided ? LogStatus::ok : LogStatus::finished;
+}
+
+LogStatus TurnLog::state(const ExchangeRef& exchange, ExchangeState* out) noexcept {
+  if (region_ == nullptr) return LogStatus::not_initialized;
+  if (out == nullptr || id_is_zero(exchange.thread) || exchange.ticket == 0) return LogStatus::invalid_argument;
+  LogEngine e(region_, clock_);
+  u64 ti = 0;
+  bool full = false;
+  if (!e.find_thread(exchange.thread, false, ti, full)) return LogStatus::unknown_exchange;
+  e.advance(ti, clock_.now());
+  const u64 s = e.exchange_at(ti, exchange.ticket).state.load(mo_acquire);
+  if (ex_ticket(s) != exchange.ticket || ex_phase(s) < ph_open) return LogStatus::unknown_exchange;
+  *out = static_cast<ExchangeState>(ex_phase(s));
+  return LogStatus::ok;
+}
+
+namespace {
+
+// Shared body of snapshot() and context(): `last` = 0 means "the watermark".
+LogStatus read_thread(TurnLog* log, unsigned char* region, const Clock& clock, const Id& thread,
+                      u64 context_ticket, TurnView* out, std::size_t max, Snapshot* snapshot,
+                      std::uint32_t& slot_out, std::size_t& count_out, u64& visible_out) {
+  LogEngine e(region, clock);
+  u64 ti = 0;
+  bool full = false;
+  count_out = 0;
+  visible_out = 0;
+  if (!e.find_thread(thread, false, ti, full)) {
+    return context_ticket > 1 ? LogStatus::unknown_exchange : LogStatus::ok;
+  }
+  ThreadSlot& t = e.thread_at(ti);
+  e.advance(ti, clock.now());
+  u64 slot = 0, from = 0;
+  if (!e.pin(slot, from)) return LogStatus::too_many_readers;
+  WEFT_RACE_POINT("turn_log.read.pinned");
+  const u64 trim = t.trimmed_through.load(mo_acquire);
+  const u64 visible = t.visible_through.load(mo_acquire);  // R2
+  u64 last = visible;
+  if (context_ticket != 0) {
+    if (visible + 1 < context_ticket) {
+      e.unpin(slot);
+      return LogStatus::not_ready;
+    }
+    last = context_ticket - 1;
+  }
+  if (!e.collect(thread, trim, last, from, out, max, count_out)) {
+    e.unpin(slot);
+    return LogStatus::buffer_too_small;
+  }
+  (void)log;
+  (void)snapshot;
+  slot_out = static_cast<std::uint32_t>(slot);
+  visible_out = last;
+  return LogStatus::ok;
+}
+
+}  // namespace
+
+LogStatus TurnLog::snapshot(const Id& thread, TurnView* out, std::size_t max_turns,
+                            Snapshot* snapshot) noexcept {
+  if (region_ == nullptr) return LogStatus::not_initialized;
+  if (snapshot == nullptr || (out == nullptr && max_turns != 0) || id_is_zero(thread)) {
+    return LogStatus::invalid_argument;
+  }
+  snapshot->release();
+  std::uint32_t slot = 0;
+  std::size_t n = 0;
+  u64 visible = 0;
+  LogEngine e(region_, clock_);
+  u64 ti = 0;
+  bool full = false;
+  if (!e.find_thread(thread, false, ti, full)) {
+    snapshot->count_ = 0;
+    snapshot->visible_through_ = 0;
+    return LogStatus::ok;  // an unknown thread has an empty history
+  }
+  const LogStatus st = read_thread(this, region_, clock_, thread, 0, out, max_turns, snapshot, slot, n, visible);
+  if (st != LogStatus::ok) return st;
+  snapshot->log_ = this;
+  snapshot->reader_slot_ = slot;
+  snapshot->count_ = n;
+  snapshot->visible_through_ = visible;
+  return LogStatus::ok;
+}
+
+LogStatus TurnLog::context(const ExchangeRef& exchange, TurnView* out, std::size_t max_turns,
+                           Snapshot* snapshot) noexcept {
+  if (region_ == nullptr) return LogStatus::not_initialized;
+  if (snapshot == nullptr || (out == nullptr && max_turns != 0) || id_is_zero(exchange.thread) ||
+      exchange.ticket == 0) {
+    return LogStatus::invalid_argument;
+  }
+  snapshot->release();
+  LogEngine e(region_, clock_);
+  u64 ti = 0;
+  bool full = false;
+  if (!e.find_thread(exchange.thread, false, ti, full) ||
+      exchange.ticket >= e.thread_at(ti).next_ticket.load(mo_acquire)) {
+    return LogStatus::unknown_exchange;
+  }
+  std::uint32_t slot = 0;
+  std::size_t n = 0;
+  u64 visible = 0;
+  const LogStatus st =
+      read_thread(this, region_, clock_, exchange.thread, exchange.ticket, out, max_turns, snapshot, slot, n, visible);
+  if (st != LogStatus::ok) return st;
+  WEFT_RACE_POINT("turn_log.context.ready");
+  snapshot->log_ = this;
+  snapshot->reader_slot_ = slot;
+  snapshot->count_ = n;
+  snapshot->visible_through_ = visible;
+  return LogStatus::ok;
+}
+
+LogStatus TurnLog::wait_context(const ExchangeRef& exchange, TurnView* out, std::size_t max_turns,
+                                Snapshot* snapshot, std::uint64_t timeout_ns) noexcept {
+  if (region_ == nullptr) return LogStatus::not_initialized;
+  const u64 start = clock_.now();
+  // Bound: the timeout on the injected clock, and attempts_max * 256 polls
+  // (a clock that never moves cannot make this spin forever).
+  for (u32 poll = 0; poll < attempts_max * 256u; poll++) {
+    const LogStatus st = context(exchange, out, max_turns, snapshot);
+    if (st != LogStatus::not_ready) return st;
+    if (clock_.now() - start >= timeout_ns) return LogStatus::timed_out;
+    WEFT_RACE_POINT("turn_log.wait_context.poll");
+    detail::backoff(poll);
+  }
+  return LogStatus::timed_out;
+}
+
+LogStatus TurnLog::for_each_committed(bool (*visit)(void* context, const TurnView& view),
+                                      void* context) noexcept {
+  if (region_ == nullptr) return LogStatus::not_initialized;
+  if (visit == nullptr) return LogStatus::invalid_argument;
+  LogEngine e(region_, clock_);
+  u64 slot = 0, from = 0;
+  if (!e.pin(slot, from)) return LogStatus::too_many_readers;
+  const u64 cur = e.header.current.load(mo_acquire);
+  bool go_on = true;
+  for (u64 seq = from; go_on && seq != 0 && seq <= cur; seq++) {
+    SegmentHeader& seg = e.segment(seq);
+    if (seg_seq(seg.word.load(mo_acquire)) != seq) continue;
+    const u64 records = std::min<u64>(seg.fill.load(mo_acquire) >> fill_shift, e.g.records_per_segment);
+    for (u64 j = 0; go_on && j < records; j++) {
+      RecordHeader& r = e.record(seq, j);
+      const u64 s = r.state.load(mo_acquire);  // R1
+      if (rec_kind(s) != rec_committed) continue;
+      const TurnView view = e.view_of(seq, j, s);
+      u64 ti = 0;
+      bool full = false;
+      if (!e.find_thread(view.thread, false, ti, full)) continue;
+      ThreadSlot& t = e.thread_at(ti);
+      if (view.ticket <= t.trimmed_through.load(mo_acquire) ||
+          view.ticket > t.visible_through.load(mo_acquire)) {
+        continue;
+      }
+      go_on = visit(context, view);
+    }
+  }
+  e.unpin(slot);
+  return LogStatus::ok;
+}
+
+LogStatus TurnLog::trim_thread(const Id& thread, std::uint64_t through_ticket) noexcept {
+  if (region_ == nullptr) return LogStatus::not_initialized;
+  if (id_is_zero(thread)) return LogStatus::invalid_argument;
+  LogEngine e(region_, clock_);
+  u64 ti = 0;
+  bool full = false;
+  if (!e.find_thread(thread, false, ti, full)) return LogStatus::ok;
+  WEFT_RACE_POINT("turn_log.trim.before");
+  ThreadSlot& t = e.thread_at(ti);
+  e.advance(ti, clock_.now());
+  // Only a finished prefix can leave [T8].
+  const u64 limit = std::min<u64>(through_ticket, t.visible_through.load(mo_acquire));
+  LogEngine::raise(t.trimmed_through, limit);
+  WEFT_RACE_POINT("turn_log.trim.after");
+  return LogStatus::ok;
+}
+
+LogStats TurnLog::stats() const noexcept {
+  LogStats s;
+  if (region_ == nullptr) return s;
+  const Header& h = *reinterpret_cast<const Header*>(region_);
+  auto c = [&](Counter i) { return h.counters[i].load(mo_relaxed); };
+  s.exchanges_begun = c(c_begun);
+  s.duplicates = c(c_duplicates);
+  s.busy = c(c_busy);
+  s.turns_appended = c(c_turns);
+  s.commits = c(c_commits);
+  s.aborts = c(c_aborts);
+  s.expiries = c(c_expiries);
+  s.log_full = c(c_log_full);
+  s.too_many_in_flight = c(c_in_flight);
+  s.thread_table_full = c(c_thread_full);
+  s.segments_opened = c(c_opened);
+  s.segments_recycled = c(c_recycled);
+  s.cas_retries = c(c_cas);
+  return s;
+}
+
+}  // namespace weft
