@@ -1,0 +1,454 @@
+// Single-threaded tests of the TurnLog: one group per contract (T1-T10) and
+// the error paths. Concurrency is in turn_log_stress_test.cpp and the S1/S3
+// scenario tests.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "support/turn_fixture.h"
+
+namespace weft::testing {
+namespace {
+
+using T1_no_loss = TurnLogTest;
+
+TEST_F(T1_no_loss, every_committed_turn_is_in_the_history_exactly_once) {
+  for (int i = 0; i < 20; i++) {
+    const auto x = begin("t", "r" + std::to_string(i));
+    ASSERT_EQ(say(x, Role::user, "q" + std::to_string(i)), LogStatus::ok);
+    ASSERT_EQ(say(x, Role::assistant, "a" + std::to_string(i)), LogStatus::ok);
+    ASSERT_EQ(log.commit(x), LogStatus::ok);
+  }
+  const Texts h = texts("t");
+  ASSERT_EQ(h.size(), 40u);
+  for (int i = 0; i < 20; i++) {
+    EXPECT_EQ(h[2 * i], "q" + std::to_string(i));
+    EXPECT_EQ(h[2 * i + 1], "a" + std::to_string(i));
+  }
+}
+
+TEST_F(T1_no_loss, bad_calls_after_commits_lose_nothing) {
+  const auto x = begin("t", "r1");
+  ASSERT_EQ(say(x, Role::user, "q"), LogStatus::ok);
+  ASSERT_EQ(log.commit(x), LogStatus::ok);
+  EXPECT_EQ(log.commit(x), LogStatus::finished);
+  EXPECT_EQ(say(x, Role::user, "late"), LogStatus::finished);
+  EXPECT_EQ(log.abort(x), LogStatus::finished);
+  EXPECT_EQ(log.commit(ExchangeRef{tid("t"), 99}), LogStatus::unknown_exchange);
+  std::string huge(TurnLog::payload_bytes_max(TurnLog::Config{}) + 1, 'x');
+  const auto y = begin("t", "r2");
+  EXPECT_EQ(say(y, Role::user, huge), LogStatus::payload_too_large);
+  EXPECT_EQ(texts("t"), (Texts{"q"}));
+}
+
+using T2_no_duplication = TurnLogTest;
+
+TEST_F(T2_no_duplication, a_second_begin_with_the_same_request_id_is_duplicate_with_the_same_ticket) {
+  const auto first = log.begin_exchange(tid("t"), tid("req-1"), BeginPolicy::queue);
+  ASSERT_EQ(first.status, LogStatus::ok);
+  const auto again = log.begin_exchange(tid("t"), tid("req-1"), BeginPolicy::queue);
+  EXPECT_EQ(again.status, LogStatus::duplicate);
+  EXPECT_EQ(again.exchange.ticket, first.exchange.ticket);
+  ASSERT_EQ(say(first.exchange, Role::user, "q"), LogStatus::ok);
+  ASSERT_EQ(log.commit(first.exchange), LogStatus::ok);
+  // Still a duplicate after the commit (inside the dedup window).
+  EXPECT_EQ(log.begin_exchange(tid("t"), tid("req-1"), BeginPolicy::reject_if_busy).status,
+            LogStatus::duplicate);
+  EXPECT_EQ(texts("t"), (Texts{"q"}));
+  EXPECT_EQ(log.stats().exchanges_begun, 1u);
+  EXPECT_EQ(log.stats().duplicates, 2u);
+}
+
+TEST_F(T2_no_duplication, the_same_request_id_on_another_thread_is_a_new_exchange) {
+  EXPECT_EQ(log.begin_exchange(tid("a"), tid("req"), BeginPolicy::queue).status, LogStatus::ok);
+  EXPECT_EQ(log.begin_exchange(tid("b"), tid("req"), BeginPolicy::queue).status, LogStatus::ok);
+}
+
+using T3_order = TurnLogTest;
+
+TEST_F(T3_order, history_is_in_ticket_order_even_when_the_second_exchange_commits_first) {
+  const auto x1 = begin("t", "r1");
+  const auto x2 = begin("t", "r2");
+  ASSERT_EQ(say(x2, Role::user, "Q2"), LogStatus::ok);  // lands first in the log
+  ASSERT_EQ(say(x1, Role::user, "Q1"), LogStatus::ok);
+  ASSERT_EQ(say(x2, Role::assistant, "A2"), LogStatus::ok);
+  ASSERT_EQ(log.commit(x2), LogStatus::ok);
+  ASSERT_EQ(say(x1, Role::assistant, "A1"), LogStatus::ok);
+  ASSERT_EQ(log.commit(x1), LogStatus::ok);
+  const auto h = history("t");
+  EXPECT_EQ(texts_of(h), (Texts{"Q1", "A1", "Q2", "A2"}));
+  EXPECT_EQ(h[0].role, Role::user);
+  EXPECT_EQ(h[0].index, 0u);
+  EXPECT_EQ(h[2].ticket, 2u);
+}
+
+using T4_atomic_visibility = TurnLogTest;
+
+TEST_F(T4_atomic_visibility, an_exchange_is_invisible_until_it_and_all_before_it_finished) {
+  const auto x1 = begin("t", "r1");
+  ASSERT_EQ(say(x1, Role::user, "Q1"), LogStatus::ok);
+  EXPECT_TRUE(texts("t").empty());  // not committed yet
+  const auto x2 = begin("t", "r2");
+  ASSERT_EQ(say(x2, Role::user, "Q2"), LogStatus::ok);
+  ASSERT_EQ(log.commit(x2), LogStatus::ok);
+  EXPECT_TRUE(texts("t").empty());  // 2 waits for 1
+  ASSERT_EQ(say(x1, Role::assistant, "A1"), LogStatus::ok);
+  ASSERT_EQ(log.commit(x1), LogStatus::ok);
+  EXPECT_EQ(texts("t"), (Texts{"Q1", "A1", "Q2"}));
+}
+
+TEST_F(T4_atomic_visibility, an_aborted_exchange_never_shows_and_does_not_block_the_next) {
+  const auto x1 = begin("t", "r1");
+  ASSERT_EQ(say(x1, Role::user, "lost"), LogStatus::ok);
+  const auto x2 = begin("t", "r2");
+  ASSERT_EQ(say(x2, Role::user, "kept"), LogStatus::ok);
+  ASSERT_EQ(log.commit(x2), LogStatus::ok);
+  ASSERT_EQ(log.abort(x1), LogStatus::ok);
+  EXPECT_EQ(texts("t"), (Texts{"kept"}));
+  ExchangeState state{};
+  ASSERT_EQ(log.state(x1, &state), LogStatus::ok);
+  EXPECT_EQ(state, ExchangeState::aborted);
+}
+
+TEST_F(T4_atomic_visibility, a_streaming_turn_is_invisible_until_finished_and_dropped_if_abandoned) {
+  const auto x = begin("t", "r1");
+  {
+    TurnWriter writer;
+    ASSERT_EQ(log.begin_turn(x, Role::user, 64, &writer), LogStatus::ok);
+    ASSERT_EQ(writer.write("hel", 3), LogStatus::ok);
+    ASSERT_EQ(writer.write("lo", 2), LogStatus::ok);
+    EXPECT_EQ(writer.write(std::string(60, 'x').data(), 60), LogStatus::payload_too_large);
+    ASSERT_EQ(writer.finish(), LogStatus::ok);
+  }
+  {
+    TurnWriter abandoned;
+    ASSERT_EQ(log.begin_turn(x, Role::assistant, 16, &abandoned), LogStatus::ok);
+    ASSERT_EQ(abandoned.write("half", 4), LogStatus::ok);
+  }  // destroyed unfinished: its record is aborted
+  ASSERT_EQ(say(x, Role::assistant, "done"), LogStatus::ok);
+  ASSERT_EQ(log.commit(x), LogStatus::ok);
+  EXPECT_EQ(texts("t"), (Texts{"hello", "done"}));
+}
+
+using T5_monotonic_snapshots = TurnLogTest;
+
+TEST_F(T5_monotonic_snapshots, successive_snapshots_are_prefixes_of_each_other) {
+  std::vector<std::vector<Turn>> seen;
+  std::vector<ExchangeRef> open;
+  for (int i = 0; i < 6; i++) open.push_back(begin("t", "r" + std::to_string(i)));
+  for (int i = 5; i >= 0; i--) {  // commit backwards: visibility jumps at the end
+    ASSERT_EQ(say(open[static_cast<std::size_t>(i)], Role::user, "q" + std::to_string(i)), LogStatus::ok);
+    ASSERT_EQ(log.commit(open[static_cast<std::size_t>(i)]), LogStatus::ok);
+    seen.push_back(history("t"));
+  }
+  for (std::size_t i = 1; i < seen.size(); i++) {
+    ASSERT_GE(seen[i].size(), seen[i - 1].size());
+    for (std::size_t j = 0; j < seen[i - 1].size(); j++) EXPECT_EQ(seen[i][j], seen[i - 1][j]);
+  }
+  EXPECT_EQ(seen.back().size(), 6u);
+}
+
+using T6_isolation = TurnLogTest;
+
+TEST_F(T6_isolation, a_turn_of_one_thread_never_appears_in_another) {
+  const auto a = begin("alice", "r1");
+  const auto b = begin("bob", "r1");
+  ASSERT_EQ(say(a, Role::user, "from alice"), LogStatus::ok);
+  ASSERT_EQ(say(b, Role::user, "from bob"), LogStatus::ok);
+  ASSERT_EQ(log.commit(b), LogStatus::ok);
+  ASSERT_EQ(log.commit(a), LogStatus::ok);
+  EXPECT_EQ(texts("alice"), (Texts{"from alice"}));
+  EXPECT_EQ(texts("bob"), (Texts{"from bob"}));
+  EXPECT_TRUE(texts("carol").empty());
+}
+
+using T7_context = TurnLogTest;
+
+TEST_F(T7_context, context_of_ticket_k_is_the_committed_turns_before_k) {
+  const auto x1 = begin("t", "r1");
+  const auto x2 = begin("t", "r2");
+  const auto x3 = begin("t", "r3");
+  Texts ctx;
+  EXPECT_EQ(context_texts(x1, ctx), LogStatus::ok);
+  EXPECT_TRUE(ctx.empty());
+  EXPECT_EQ(context_texts(x2, ctx), LogStatus::not_ready);
+  ASSERT_EQ(say(x1, Role::user, "Q1"), LogStatus::ok);
+  ASSERT_EQ(say(x1, Role::assistant, "A1"), LogStatus::ok);
+  ASSERT_EQ(log.commit(x1), LogStatus::ok);
+  EXPECT_EQ(context_texts(x2, ctx), LogStatus::ok);
+  EXPECT_EQ(ctx, (Texts{"Q1", "A1"}));
+  ASSERT_EQ(say(x2, Role::user, "Q2 aborted"), LogStatus::ok);
+  ASSERT_EQ(log.abort(x2), LogStatus::ok);
+  EXPECT_EQ(context_texts(x3, ctx), LogStatus::ok);
+  EXPECT_EQ(ctx, (Texts{"Q1", "A1"}));  // aborted turns are not context
+}
+
+TEST_F(T7_context, wait_context_times_out_on_the_injected_clock_and_succeeds_when_ready) {
+  const auto x1 = begin("t", "r1");
+  const auto x2 = begin("t", "r2");
+  std::vector<TurnView> views(8);
+  Snapshot snap;
+  // A clock that does not move: the poll bound ends the wait.
+  EXPECT_EQ(log.wait_context(x2, views.data(), views.size(), &snap, 10), LogStatus::timed_out);
+  ASSERT_EQ(log.commit(x1), LogStatus::ok);
+  EXPECT_EQ(log.wait_context(x2, views.data(), views.size(), &snap, 10), LogStatus::ok);
+}
+
+using T8_retention = TurnLogTest;
+
+TEST_F(T8_retention, trim_removes_only_a_finished_prefix) {
+  const auto x1 = begin("t", "r1");
+  ASSERT_EQ(say(x1, Role::user, "one"), LogStatus::ok);
+  ASSERT_EQ(log.commit(x1), LogStatus::ok);
+  const auto x2 = begin("t", "r2");
+  ASSERT_EQ(say(x2, Role::user, "two"), LogStatus::ok);
+  ASSERT_EQ(log.trim_thread(tid("t"), 5), LogStatus::ok);  // clamped to the finished prefix
+  ASSERT_EQ(log.commit(x2), LogStatus::ok);
+  EXPECT_EQ(texts("t"), (Texts{"two"}));
+}
+
+TEST_F(T8_retention, recycling_never_frees_what_a_pinned_snapshot_reads) {
+  TurnLog::Config config;
+  config.segment_bytes = 1024;  // 3 records a segment
+  config.segment_count = 3;
+  config.thread_capacity = 8;
+  config.exchanges_per_thread = 4;
+  config.reader_slots = 4;
+  config.retention = TurnLog::Retention::recycle_oldest;
+  make(config);
+  const auto x = begin("t", "r0");
+  ASSERT_EQ(say(x, Role::user, "pinned turn"), LogStatus::ok);
+  ASSERT_EQ(log.commit(x), LogStatus::ok);
+  std::vector<TurnView> views(4);
+  Snapshot pinned;
+  ASSERT_EQ(log.snapshot(tid("t"), views.data(), views.size(), &pinned), LogStatus::ok);
+  ASSERT_EQ(pinned.size(), 1u);
+  // Fill the ring: the pinned first segment cannot be reused.
+  LogStatus last = LogStatus::ok;
+  int appended = 0;
+  for (int i = 0; i < 40 && last == LogStatus::ok; i++) {
+    const auto y = log.begin_exchange(tid("other"), tid("r" + std::to_string(i)), BeginPolicy::queue);
+    ASSERT_EQ(y.status, LogStatus::ok);
+    last = log.append(y.exchange, Role::user, "filler", 6);
+    if (last == LogStatus::ok) appended++;
+    (void)log.commit(y.exchange);
+  }
+  EXPECT_EQ(last, LogStatus::log_full);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(views[0].payload), views[0].payload_bytes),
+            "pinned turn");
+  pinned.release();
+  // Unpinned: the ring moves on, recycling the oldest segments.
+  const auto z = log.begin_exchange(tid("other"), tid("after"), BeginPolicy::queue);
+  ASSERT_EQ(z.status, LogStatus::ok);
+  EXPECT_EQ(log.append(z.exchange, Role::user, "moves on", 8), LogStatus::ok);
+  EXPECT_GT(log.stats().segments_recycled, 0u);
+  EXPECT_TRUE(texts("t").empty());  // trimmed as a prefix of its thread
+  EXPECT_GT(appended, 3);
+}
+
+TEST_F(T8_retention, keep_all_returns_log_full_instead_of_dropping_history) {
+  TurnLog::Config config;
+  config.segment_bytes = 1024;
+  config.segment_count = 2;
+  config.thread_capacity = 8;
+  config.exchanges_per_thread = 64;
+  make(config);
+  LogStatus last = LogStatus::ok;
+  int committed = 0;
+  for (int i = 0; i < 60 && last == LogStatus::ok; i++) {
+    const auto x = begin("t", "r" + std::to_string(i));
+    last = say(x, Role::user, "turn " + std::to_string(i));
+    if (last == LogStatus::ok && log.commit(x) == LogStatus::ok) committed++;
+    else (void)log.abort(x);
+  }
+  EXPECT_EQ(last, LogStatus::log_full);
+  EXPECT_EQ(static_cast<int>(texts("t").size()), committed);
+  EXPECT_GT(log.stats().log_full, 0u);
+}
+
+using T9_fencing = TurnLogTest;
+
+TEST_F(T9_fencing, an_exchange_with_a_stale_fence_cannot_commit) {
+  const auto stale = log.begin_exchange(tid("t"), tid("old holder"), BeginPolicy::queue, 5);
+  ASSERT_EQ(stale.status, LogStatus::ok);
+  ASSERT_EQ(say(stale.exchange, Role::user, "from the old holder"), LogStatus::ok);
+  const auto fresh = log.begin_exchange(tid("t"), tid("new holder"), BeginPolicy::queue, 7);
+  ASSERT_EQ(fresh.status, LogStatus::ok);
+  ASSERT_EQ(say(fresh.exchange, Role::user, "from the new holder"), LogStatus::ok);
+  EXPECT_EQ(log.commit(stale.exchange), LogStatus::stale_fence);
+  ASSERT_EQ(log.commit(fresh.exchange), LogStatus::ok);
+  EXPECT_EQ(texts("t"), (Texts{"from the new holder"}));
+}
+
+TEST_F(T9_fencing, lock_table_tokens_fence_a_holder_whose_lease_was_taken_over) {
+  ManualClock lease_clock;
+  LockTable locks;
+  ASSERT_EQ(locks.create(LockTable::Config{}, lease_clock.clock()), LockStatus::ok);
+  const auto a = locks.try_acquire(tid("t"), 1, LockMode::exclusive, 100);
+  const auto xa = log.begin_exchange(tid("t"), tid("a"), BeginPolicy::queue, a.token);
+  lease_clock.advance(101);
+  const auto b = locks.try_acquire(tid("t"), 2, LockMode::exclusive, 100);
+  ASSERT_EQ(b.status, LockStatus::acquired);
+  const auto xb = log.begin_exchange(tid("t"), tid("b"), BeginPolicy::queue, b.token);
+  ASSERT_EQ(say(xa.exchange, Role::user, "a"), LogStatus::ok);
+  ASSERT_EQ(say(xb.exchange, Role::user, "b"), LogStatus::ok);
+  EXPECT_EQ(log.commit(xa.exchange), LogStatus::stale_fence);
+  EXPECT_EQ(log.commit(xb.exchange), LogStatus::ok);
+  EXPECT_EQ(texts("t"), (Texts{"b"}));
+}
+
+using T10_progress = TurnLogTest;
+
+TEST_F(T10_progress, a_stalled_exchange_expires_and_the_thread_moves_on) {
+  const auto stalled = begin("t", "r1");
+  ASSERT_EQ(say(stalled, Role::user, "never answered"), LogStatus::ok);
+  const auto next = begin("t", "r2");
+  ASSERT_EQ(say(next, Role::user, "Q2"), LogStatus::ok);
+  ASSERT_EQ(log.commit(next), LogStatus::ok);
+  EXPECT_TRUE(texts("t").empty());  // 2 waits for 1
+  advance(1001);                     // past the timeout since 1's last progress
+  EXPECT_EQ(texts("t"), (Texts{"Q2"}));
+  EXPECT_EQ(say(stalled, Role::assistant, "too late"), LogStatus::expired);
+  EXPECT_EQ(log.commit(stalled), LogStatus::expired);
+  EXPECT_EQ(log.stats().expiries, 1u);
+}
+
+TEST_F(T10_progress, the_timeout_counts_from_the_last_progress_not_from_the_begin) {
+  const auto slow = begin("t", "r1");
+  advance(900);
+  ASSERT_EQ(say(slow, Role::user, "still working"), LogStatus::ok);
+  advance(900);  // 1800 since begin, 900 since progress
+  ASSERT_EQ(log.commit(slow), LogStatus::ok);
+  EXPECT_EQ(texts("t"), (Texts{"still working"}));
+}
+
+TEST_F(T10_progress, a_stalled_exchange_blocks_no_other_thread) {
+  const auto stalled = begin("a", "r1");
+  ASSERT_EQ(say(stalled, Role::user, "stuck"), LogStatus::ok);
+  const auto other = begin("b", "r1");
+  ASSERT_EQ(say(other, Role::user, "free"), LogStatus::ok);
+  ASSERT_EQ(log.commit(other), LogStatus::ok);
+  EXPECT_EQ(texts("b"), (Texts{"free"}));
+}
+
+// ---- errors -------------------------------------------------------------------
+
+using TurnLogErrors = TurnLogTest;
+
+TEST_F(TurnLogErrors, begin_policies_and_limits_are_explicit_results) {
+  const auto x1 = begin("t", "r1", BeginPolicy::reject_if_busy);
+  EXPECT_EQ(log.begin_exchange(tid("t"), tid("r2"), BeginPolicy::reject_if_busy).status,
+            LogStatus::busy);
+  ASSERT_EQ(log.commit(x1), LogStatus::ok);
+  EXPECT_EQ(log.begin_exchange(tid("t"), tid("r2"), BeginPolicy::reject_if_busy).status,
+            LogStatus::ok);
+  for (int i = 3; i <= 9; i++) (void)log.begin_exchange(tid("t"), tid("r" + std::to_string(i)), BeginPolicy::queue);
+  EXPECT_EQ(log.begin_exchange(tid("t"), tid("r10"), BeginPolicy::queue).status,
+            LogStatus::too_many_in_flight);  // 8 unfinished: the window is full
+  EXPECT_EQ(log.stats().too_many_in_flight, 1u);
+}
+
+TEST_F(TurnLogErrors, bad_arguments_are_invalid_argument) {
+  EXPECT_EQ(log.begin_exchange(Id{}, tid("r"), BeginPolicy::queue).status, LogStatus::invalid_argument);
+  EXPECT_EQ(log.begin_exchange(tid("t"), Id{}, BeginPolicy::queue).status, LogStatus::invalid_argument);
+  EXPECT_EQ(log.begin_exchange(tid("t"), tid("r"), static_cast<BeginPolicy>(9)).status,
+            LogStatus::invalid_argument);
+  const auto x = begin("t", "r");
+  EXPECT_EQ(log.append(x, static_cast<Role>(0), "x", 1), LogStatus::invalid_argument);
+  EXPECT_EQ(log.append(x, Role::user, nullptr, 3), LogStatus::invalid_argument);
+  EXPECT_EQ(log.commit(ExchangeRef{}), LogStatus::invalid_argument);
+  Snapshot snap;
+  EXPECT_EQ(log.snapshot(tid("t"), nullptr, 4, &snap), LogStatus::invalid_argument);
+}
+
+TEST_F(TurnLogErrors, too_many_turns_and_a_small_buffer_are_reported) {
+  const auto x = begin("t", "r");
+  for (std::uint32_t i = 0; i < TurnLog::turns_per_exchange_max; i++) {
+    ASSERT_EQ(say(x, Role::tool, "t" + std::to_string(i)), LogStatus::ok);
+  }
+  EXPECT_EQ(say(x, Role::tool, "one more"), LogStatus::too_many_turns);
+  ASSERT_EQ(log.commit(x), LogStatus::ok);
+  std::vector<TurnView> views(3);
+  Snapshot snap;
+  EXPECT_EQ(log.snapshot(tid("t"), views.data(), views.size(), &snap), LogStatus::buffer_too_small);
+  EXPECT_EQ(texts("t").size(), TurnLog::turns_per_exchange_max);
+}
+
+TEST_F(TurnLogErrors, a_full_thread_table_is_thread_table_full) {
+  TurnLog::Config config;
+  config.segment_bytes = 1024;
+  config.thread_capacity = 4;
+  make(config);
+  for (int i = 0; i < 4; i++) (void)begin("t" + std::to_string(i), "r");
+  EXPECT_EQ(log.begin_exchange(tid("t9"), tid("r"), BeginPolicy::queue).status,
+            LogStatus::thread_table_full);
+}
+
+TEST(TurnLogRegion, init_and_attach_validate_the_region) {
+  ManualClock clock;
+  TurnLog::Config config;
+  config.segment_bytes = 1024;
+  config.segment_count = 2;
+  config.thread_capacity = 4;
+  const std::size_t bytes = TurnLog::region_bytes(config);
+  ASSERT_GT(bytes, 0u);
+  std::vector<unsigned char> storage(bytes + 64);
+  auto* region = reinterpret_cast<unsigned char*>(
+      (reinterpret_cast<std::uintptr_t>(storage.data()) + 63) / 64 * 64);
+  TurnLog log;
+  EXPECT_EQ(log.init(region, bytes - 1, config, clock.clock()), LogStatus::region_too_small);
+  EXPECT_EQ(log.init(region + 8, bytes, config, clock.clock()), LogStatus::bad_region);
+  TurnLog::Config bad = config;
+  bad.exchanges_per_thread = 3;  // not a power of two
+  EXPECT_EQ(log.init(region, bytes, bad, clock.clock()), LogStatus::bad_region);
+  ASSERT_EQ(log.init(region, bytes, config, clock.clock()), LogStatus::ok);
+  const auto x = log.begin_exchange(tid("t"), tid("r"), BeginPolicy::queue);
+  ASSERT_EQ(log.append(x.exchange, Role::user, "hi", 2), LogStatus::ok);
+  ASSERT_EQ(log.commit(x.exchange), LogStatus::ok);
+
+  TurnLog second;
+  ASSERT_EQ(second.attach(region, bytes, clock.clock()), LogStatus::ok);
+  std::vector<TurnView> views(4);
+  Snapshot snap;
+  ASSERT_EQ(second.snapshot(tid("t"), views.data(), views.size(), &snap), LogStatus::ok);
+  EXPECT_EQ(snap.size(), 1u);
+  snap.release();
+  EXPECT_EQ(second.attach(region, bytes - 1, clock.clock()), LogStatus::region_too_small);
+  region[0] ^= 0xFF;  // magic
+  TurnLog third;
+  EXPECT_EQ(third.attach(region, bytes, clock.clock()), LogStatus::bad_region);
+  TurnLog never;
+  EXPECT_EQ(never.commit(x.exchange), LogStatus::not_initialized);
+}
+
+TEST_F(TurnLogTest, for_each_committed_visits_visible_records_in_log_order) {
+  const auto x1 = begin("a", "r1");
+  const auto x2 = begin("b", "r1");
+  ASSERT_EQ(say(x2, Role::user, "b1"), LogStatus::ok);
+  ASSERT_EQ(say(x1, Role::user, "a1"), LogStatus::ok);
+  ASSERT_EQ(log.commit(x1), LogStatus::ok);
+  ASSERT_EQ(log.commit(x2), LogStatus::ok);
+  const auto x3 = begin("a", "r2");
+  ASSERT_EQ(say(x3, Role::user, "open"), LogStatus::ok);
+  std::vector<std::string> seen;
+  ASSERT_EQ(log.for_each_committed(
+                [](void* c, const TurnView& v) {
+                  static_cast<std::vector<std::string>*>(c)->emplace_back(
+                      reinterpret_cast<const char*>(v.payload), v.payload_bytes);
+                  return true;
+                },
+                &seen),
+            LogStatus::ok);
+  EXPECT_EQ(seen, (std::vector<std::string>{"b1", "a1"}));
+}
+
+TEST(TurnLogStatus, every_status_has_a_name) {
+  for (int s = 0; s <= static_cast<int>(LogStatus::out_of_memory); s++) {
+    EXPECT_STRNE(to_string(static_cast<LogStatus>(s)), "unknown") << s;
+  }
+}
+
+}  // namespace
+}  // namespace weft::testing
