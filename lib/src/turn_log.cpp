@@ -332,7 +332,8 @@ struct LogEngine {
   }
 
   // Advances the thread's watermark over finished exchanges, helping decided
-  // ones and expiring stale open ones. Bound: W exchanges.
+  // ones and expiring stale open ones. Bound: W + 1 iterations, each moving
+  // the watermark by one or returning (at most W tickets are unfinished).
   void advance(u64 thread_index, u64 now) {
     ThreadSlot& t = thread_at(thread_index);
     for (u64 step = 0; step <= g.window; step++) {
@@ -340,20 +341,20 @@ struct LogEngine {
       const u64 k = v + 1;
       if (k >= t.next_ticket.load(mo_acquire)) return;
       ExchangeSlot& x = exchange_at(thread_index, k);
-      const u64 s = x.state.load(mo_acquire);  // R2
+      u64 s = x.state.load(mo_acquire);  // R2
       if (ex_ticket(s) != k) return;  // ticket k is still being claimed
-      if (ex_deciding(s)) {
-        finish(thread_index, k, s);
-        continue;
-      }
       if (ex_phase(s) == ph_open) {
         const u64 progress = x.progress_ns.load(mo_acquire);
         if (now <= progress || now - progress <= timeout()) return;
         WEFT_RACE_POINT("turn_log.expire.before");
         decide(thread_index, k, s, ph_expiring);  // [T10] measured from last progress
-        continue;
+        s = x.state.load(mo_acquire);
       }
-      if (!ex_finished(s)) return;
+      if (ex_deciding(s)) {
+        finish(thread_index, k, s);
+        s = x.state.load(mo_acquire);
+      }
+      if (!ex_finished(s)) return;  // re-opened? never; a new decision by someone else: next call
       if (!t.visible_through.compare_exchange_strong(v, k, mo_acq_rel)) count(c_cas);  // R2
     }
   }
