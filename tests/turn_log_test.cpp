@@ -324,6 +324,21 @@ TEST_F(T10_progress, the_timeout_counts_from_the_last_progress_not_from_the_begi
   EXPECT_EQ(texts("t"), (Texts{"still working"}));
 }
 
+TEST_F(T10_progress, waiting_for_the_context_is_progress_not_a_stall) {
+  const auto dead = begin("t", "r1");  // its request died
+  const auto waiting = begin("t", "r2");
+  ASSERT_EQ(say(waiting, Role::user, "Q2"), LogStatus::ok);
+  advance(600);
+  Texts ctx;
+  EXPECT_EQ(context_texts(waiting, ctx), LogStatus::not_ready);  // alive, asking
+  advance(600);  // 1200 since r1's begin: r1 expires; r2 asked 600 ago: alive
+  EXPECT_EQ(context_texts(waiting, ctx), LogStatus::ok);
+  EXPECT_EQ(say(waiting, Role::assistant, "A2"), LogStatus::ok);
+  EXPECT_EQ(log.commit(waiting), LogStatus::ok);
+  EXPECT_EQ(log.commit(dead), LogStatus::expired);
+  EXPECT_EQ(texts("t"), (Texts{"Q2", "A2"}));
+}
+
 TEST_F(T10_progress, a_stalled_exchange_blocks_no_other_thread) {
   const auto stalled = begin("a", "r1");
   ASSERT_EQ(say(stalled, Role::user, "stuck"), LogStatus::ok);

@@ -359,6 +359,13 @@ struct LogEngine {
     }
   }
 
+  // Records progress of an open exchange (its timeout restarts from `now`).
+  void touch(u64 thread_index, u64 ticket, u64 now) {
+    ExchangeSlot& x = exchange_at(thread_index, ticket);
+    const u64 s = x.state.load(mo_acquire);
+    if (ex_ticket(s) == ticket && ex_phase(s) == ph_open) raise(x.progress_ns, now);
+  }
+
   // ---- segments -----------------------------------------------------------
   bool pins_clear(u64 seq) {
     for (u64 i = 0; i < g.readers; i++) {
@@ -1115,6 +1122,9 @@ LogStatus TurnLog::context(const ExchangeRef& exchange, TurnView* out, std::size
       exchange.ticket >= e.thread_at(ti).next_ticket.load(mo_acquire)) {
     return LogStatus::unknown_exchange;
   }
+  // Asking for the context is a sign of life of the exchange's owner: a
+  // request waiting for its predecessors is not stalled [T10].
+  e.touch(ti, exchange.ticket, clock_.now());
   std::uint32_t slot = 0;
   std::size_t n = 0;
   u64 visible = 0;

@@ -44,8 +44,10 @@
 // final store says the exchange has finished. Anyone who finds an exchange in
 // committing/aborting may finish the flips (helping), so a writer that stalls
 // there blocks nobody [T10]. An open exchange whose last progress is older
-// than `exchange_timeout_ns` is expired by whoever notices; progress is
-// measured from the last append or begin, never from zero.
+// than `exchange_timeout_ns` is expired by whoever notices. Progress is the
+// last observed sign of life, never time zero: its begin, each turn, and
+// each context() / wait_context() call for it (a request waiting for its
+// predecessors is alive, not stalled).
 //
 // Each thread has a watermark `visible_through`: the highest ticket k such
 // that every exchange <= k has finished. Anyone who finishes an exchange (or
@@ -324,7 +326,8 @@ class TurnLog {
   LogStatus snapshot(const Id& thread, TurnView* out, std::size_t max_turns,
                      Snapshot* snapshot) noexcept;
   /// The context of `exchange`: the committed turns of every exchange before
-  /// its ticket, or not_ready while one of them has not finished [T7].
+  /// its ticket, or not_ready while one of them has not finished [T7]. Counts
+  /// as progress of the exchange (its expiry timeout restarts).
   LogStatus context(const ExchangeRef& exchange, TurnView* out, std::size_t max_turns,
                     Snapshot* snapshot) noexcept;
   /// Like context(), waiting (polling the injected clock, yielding) up to
