@@ -9,7 +9,7 @@
 //   ---------   -----------------   ------------------   --------------------------
 //   production  (none)              exactly std::atomic   nothing at all
 //   hooks       WEFT_SEAM_HOOKS=1   exactly std::atomic   weft::hooks::detail::hit()
-//   sim         WEFT_SEAM_SIM=1     reserved for the deterministic simulator build
+//   sim         WEFT_SEAM_SIM=1     weft::sim::atomic     a scheduling point (weft::sim)
 //
 // In production the seam costs nothing: `weft::atomic<T>` is an alias of
 // `std::atomic<T>` (tests/seam_production_test.cpp proves it with a
@@ -29,12 +29,23 @@
 #error "weft: WEFT_SEAM_HOOKS and WEFT_SEAM_SIM are exclusive"
 #endif
 
+#if defined(WEFT_SEAM_SIM)
+#include "weft/sim/atomic.h"
+#endif
+
 namespace weft {
 
+#if defined(WEFT_SEAM_SIM)
+/// The atomic type every shared word of weft uses. In the sim seam: the same
+/// operations, each a scheduling point of the simulator (weft/sim/atomic.h).
+template <class T>
+using atomic = sim::atomic<T>;
+#else
 /// The atomic type every shared word of weft uses. In the production and
 /// hooks seams it is exactly `std::atomic<T>`, with the same guarantees.
 template <class T>
 using atomic = std::atomic<T>;
+#endif
 
 /// Widest shared word weft uses: 64 bits (see "Words that fit every target"
 /// in the design notes). 128-bit values are written as two words before the
@@ -60,7 +71,10 @@ void hit(const char* tag) noexcept;
 /// installed for `tag`).
 #define WEFT_RACE_POINT(tag) ::weft::hooks::detail::hit(tag)
 #elif defined(WEFT_SEAM_SIM)
-#error "weft: the sim seam is provided by the weft::sim target"
+/// Marks a moment where an interleaving matters (sim build: a scheduling
+/// point recorded in the trace with its tag).
+#define WEFT_RACE_POINT(tag) \
+  ::weft::sim::detail::step(::weft::sim::Op::race_point, nullptr, __FILE__, __LINE__, tag)
 #else
 /// Marks a moment where an interleaving matters (production: compiles to
 /// nothing; the argument is not evaluated).

@@ -4,12 +4,27 @@
 #include <cstdint>
 #include <thread>
 
+#include "weft/atomic.h"
+
+#if defined(WEFT_SEAM_SIM)
+#include "weft/sim/sim.h"
+#endif
+
 namespace weft::detail {
 
 /// Called once per iteration of a bounded spin: a CPU pause for the first
 /// iterations (the other thread is usually a few stores from done), then a
 /// yield so that a preempted thread on an oversubscribed core can finish.
+/// In the simulator it is a scheduling point where a microsecond passes.
 inline void backoff(std::uint32_t spin) noexcept {
+#if defined(WEFT_SEAM_SIM)
+  if (sim::active()) {
+    (void)spin;
+    sim::sleep_for(1000);
+    return;
+  }
+#endif
+  WEFT_RACE_POINT("backoff");
   if (spin < 32) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
