@@ -11,9 +11,10 @@
 #include <vector>
 
 #include "support/lock_fixture.h"
-#include "support/lock_model.h"
+#include "weft/sim/lock_checker.h"
 
 namespace weft::testing {
+using namespace weft::sim;  // the checkers
 namespace {
 
 // ---- the checker can fail --------------------------------------------------

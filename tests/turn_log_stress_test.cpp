@@ -13,10 +13,11 @@
 #include <thread>
 #include <vector>
 
-#include "support/turn_checker.h"
+#include "weft/sim/turn_checker.h"
 #include "support/turn_fixture.h"
 
 namespace weft::testing {
+using namespace weft::sim;  // the checkers
 namespace {
 
 constexpr int conversations = 12;

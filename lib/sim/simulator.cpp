@@ -316,12 +316,16 @@ class Simulator {
     ctx::fiber self;
     ctx::fiber scheduler;
     bool done = false;
+    bool yielded = false;      // slept or backed off: others go first
+    std::uint64_t yielded_at = 0;  // the step count when it did
+    std::uint64_t last_run = 0;    // the step count when it last ran
     Step pending{};
     const char* last_tag = nullptr;
   };
   const Options& options_;
   std::vector<std::unique_ptr<Fiber>> fibers_;
   int running_ = -1;
+  std::uint64_t steps_ = 0;
   std::uint64_t now_ns_ = 0;
   std::set<std::string> pairs_;
 };
@@ -356,6 +360,11 @@ void Simulator::step(Op op, const void* object, const char* file, int line, cons
 
 void Simulator::sleep(std::uint64_t ns) {
   now_ns_ += ns;
+  if (running_ >= 0) {
+    Fiber& f = *fibers_[static_cast<std::size_t>(running_)];
+    f.yielded = true;
+    f.yielded_at = steps_;
+  }
   step(Op::race_point, nullptr, "sleep", 0, "sim.sleep");
 }
 
@@ -364,6 +373,7 @@ Simulator::Outcome Simulator::run_once(const std::function<void(Run&)>& program,
   Run run;
   run.simulator_ = this;
   now_ns_ = 1'000'000'000;
+  steps_ = 0;
   program(run);
   fibers_.clear();
   for (auto& [name, body] : run.threads_) {
@@ -389,9 +399,30 @@ Simulator::Outcome Simulator::run_once(const std::function<void(Run&)>& program,
   int last_point_thread = -1;
   const char* last_point_tag = nullptr;
   for (std::uint64_t stepno = 0;; stepno++) {
+    // A thread that sleeps or backs off lets the others run first (a spin
+    // wait must not starve the thread it waits for, whatever the strategy);
+    // it runs again once another thread took a step, or when only yielded
+    // threads are left.
+    // Fair to spinners: a thread that yielded runs again only once every
+    // other live thread has run since, or is itself waiting.
     runnable.clear();
     for (std::size_t i = 0; i < fibers_.size(); i++) {
-      if (!fibers_[i]->done) runnable.push_back(static_cast<int>(i));
+      const Fiber& f = *fibers_[i];
+      if (f.done) continue;
+      bool eligible = !f.yielded;
+      if (!eligible) {
+        eligible = true;
+        for (std::size_t u = 0; u < fibers_.size() && eligible; u++) {
+          const Fiber& o = *fibers_[u];
+          if (u != i && !o.done && o.last_run <= f.yielded_at && !o.yielded) eligible = false;
+        }
+      }
+      if (eligible) runnable.push_back(static_cast<int>(i));
+    }
+    if (runnable.empty()) {
+      for (std::size_t i = 0; i < fibers_.size(); i++) {
+        if (!fibers_[i]->done) runnable.push_back(static_cast<int>(i));
+      }
     }
     if (runnable.empty()) break;
     if (stepno >= options_.step_bound) {
@@ -430,6 +461,9 @@ Simulator::Outcome Simulator::run_once(const std::function<void(Run&)>& program,
       last_point_thread = choice.thread;
       last_point_tag = s.tag;
     }
+    f.yielded = false;
+    steps_ = stepno + 1;
+    f.last_run = steps_;
     running_ = choice.thread;
     f.self = std::move(f.self).resume();
     running_ = -1;
@@ -530,7 +564,8 @@ Report explore(const std::function<void(Run&)>& program, const Options& options)
     return report;
   }
   {
-    Run probe;
+    Run probe;  // counts the threads
+    probe.simulator_ = &sim;
     program(probe);
     report.threads = static_cast<std::uint32_t>(probe.threads_.size());
   }
@@ -634,6 +669,7 @@ Report explore(const std::function<void(Run&)>& program, const Options& options)
     }
     report.minimised = encode(best);
     report.table = table_of(best_trace, report.threads);
+    report.failing_trace = best_trace;
   }
   report.interleaved_pairs.assign(sim.pairs().begin(), sim.pairs().end());
   return report;

@@ -97,6 +97,7 @@ struct Report {
   std::string schedule;              ///< its schedule string (Strategy::replay)
   std::string minimised;             ///< the shrunk schedule that still fails
   std::string table;                 ///< interleaving table of the (minimised) failure
+  std::vector<Step> failing_trace;   ///< the steps of the (minimised) failure
   std::uint64_t failing_seed = 0;    ///< the seed of the first failing schedule
   std::string nondeterminism;        ///< check_determinism: where two runs diverged
   /// Pairs of race-point tags seen to interleave (a step of one thread

@@ -19,7 +19,7 @@
 
 #include "weft/lock_table.h"
 
-namespace weft::testing {
+namespace weft::sim {
 
 /// One call and what it returned.
 struct LockOp {
@@ -201,4 +201,4 @@ class LinearizabilityChecker {
   std::set<std::pair<std::uint64_t, LockModel>> seen_;
 };
 
-}  // namespace weft::testing
+}  // namespace weft::sim

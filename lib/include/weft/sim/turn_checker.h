@@ -16,7 +16,7 @@
 
 #include "weft/turn_log.h"
 
-namespace weft::testing {
+namespace weft::sim {
 
 class TurnChecker {
  public:
@@ -132,4 +132,4 @@ class TurnChecker {
   std::set<std::pair<int, std::uint64_t>> seen_;
 };
 
-}  // namespace weft::testing
+}  // namespace weft::sim

@@ -1,0 +1,560 @@
+// S1-S5 as simulator programs. Every program builds fresh structures on the
+// run's virtual clock, declares logical threads that behave like the service
+// code of the scenario (with its race points), and a checker that decides the
+// contracts from what the calls returned.
+#include "scenarios.h"
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "weft/atomic.h"
+#include "weft/lock_table.h"
+#include "weft/sim/lock_checker.h"
+#include "weft/sim/turn_checker.h"
+#include "weft/turn_log.h"
+
+namespace weft::hunt {
+namespace {
+
+constexpr std::uint64_t second = 1'000'000'000ULL;
+
+// ---- TurnLog world -------------------------------------------------------------
+
+struct ContextSeen {
+  int conv = 0;
+  std::uint64_t ticket = 0;
+  std::set<std::uint64_t> tickets;
+};
+
+struct TurnWorld {
+  TurnLog log;
+  sim::TurnChecker checker{4, 64};
+  std::vector<Id> convs;
+  std::vector<ContextSeen> contexts;
+  std::string violation;  // first violation a thread saw while running
+  Clock clock;
+
+  TurnWorld(sim::Run& run, const TurnLog::Config& config) : clock(run.clock()) {
+    (void)log.create(config, clock);
+    for (int c = 0; c < 4; c++) convs.push_back(Id{0xC0'0000ULL + static_cast<std::uint64_t>(c), 7});
+  }
+  void fail(const std::string& what) {
+    if (violation.empty()) violation = what;
+  }
+};
+
+TurnLog::Config small_log(TurnLog::Retention retention = TurnLog::Retention::keep_all) {
+  TurnLog::Config config;
+  config.segment_bytes = 1024;  // 3 records a segment
+  config.segment_count = 4;
+  config.thread_capacity = 8;
+  config.exchanges_per_thread = 4;
+  config.reader_slots = 4;
+  config.exchange_timeout_ns = second;
+  config.retention = retention;
+  return config;
+}
+
+// One request of the chat service: begin, question, context, answer, commit.
+// `dies_after_question` leaves the exchange open (the worker crashed).
+void chat_request(TurnWorld* w, int conv, std::uint64_t request, bool dies_after_question = false) {
+  const Id& thread = w->convs[static_cast<std::size_t>(conv)];
+  const BeginResult begun = w->log.begin_exchange(thread, Id{0xAE, request}, BeginPolicy::queue);
+  if (begun.status != LogStatus::ok) {
+    w->fail(std::string("begin: ") + to_string(begun.status));
+    return;
+  }
+  const ExchangeRef x = begun.exchange;
+  const int turns = 2;
+  WEFT_RACE_POINT("service.before_save");
+  std::string q = sim::TurnChecker::payload(conv, x.ticket, 0, turns);
+  if (w->log.append(x, Role::user, q.data(), q.size()) != LogStatus::ok) {
+    w->checker.record(conv, x.ticket, sim::TurnChecker::failed, turns);
+    return;
+  }
+  WEFT_RACE_POINT("service.after_user_turn");
+  if (dies_after_question) {
+    w->checker.record(conv, x.ticket, sim::TurnChecker::abandoned, turns);
+    return;
+  }
+  TurnView views[32];
+  Snapshot context;
+  LogStatus st = LogStatus::not_ready;
+  for (int poll = 0; poll < 64 && st == LogStatus::not_ready; poll++) {  // bounded wait
+    st = w->log.context(x, views, 32, &context);
+    if (st == LogStatus::not_ready) {
+      WEFT_RACE_POINT("service.context_not_ready");
+      sim::sleep_for(1000);
+    }
+  }
+  if (st == LogStatus::ok) {
+    ContextSeen seen{conv, x.ticket, {}};
+    for (std::size_t i = 0; i < context.size(); i++) seen.tickets.insert(views[i].ticket);
+    w->contexts.push_back(seen);
+    const std::string bad = w->checker.check_snapshot(conv, thread, views, context.size(), x.ticket - 1, {}, nullptr);
+    if (!bad.empty()) w->fail("context: " + bad);
+  }
+  context.release();
+  WEFT_RACE_POINT("service.between_context_and_model");
+  std::string a = sim::TurnChecker::payload(conv, x.ticket, 1, turns);
+  if (w->log.append(x, Role::assistant, a.data(), a.size()) != LogStatus::ok) {
+    (void)w->log.abort(x);
+    w->checker.record(conv, x.ticket, sim::TurnChecker::failed, turns);
+    return;
+  }
+  WEFT_RACE_POINT("service.before_commit");
+  const LogStatus committed = w->log.commit(x);
+  w->checker.record(conv, x.ticket, committed == LogStatus::ok ? sim::TurnChecker::committed : sim::TurnChecker::failed,
+                    turns);
+}
+
+// The final state: abandoned exchanges expire, then every conversation's
+// history holds each committed exchange once, whole, in order; every context
+// that was ready held exactly the exchanges before it that committed.
+std::string final_check(TurnWorld* w, int convs, bool retention) {
+  if (!w->violation.empty()) return w->violation;
+  sim::sleep_for(2 * second);  // outside the threads: only moves the clock
+  TurnView views[64];
+  for (int c = 0; c < convs; c++) {
+    Snapshot snap;
+    const LogStatus st = w->log.snapshot(w->convs[static_cast<std::size_t>(c)], views, 64, &snap);
+    if (st != LogStatus::ok) return std::string("final snapshot: ") + to_string(st);
+    const auto committed = retention ? std::vector<std::uint64_t>{} : w->checker.committed_so_far(c, 63);
+    const std::string bad = w->checker.check_snapshot(c, w->convs[static_cast<std::size_t>(c)], views, snap.size(),
+                                                      snap.visible_through(), committed, nullptr);
+    if (!bad.empty()) return "final: " + bad;
+    if (retention) {  // T8: what is left is a contiguous run ending at the last commit
+      const auto all = w->checker.committed_so_far(c, 63);
+      std::set<std::uint64_t> shown;
+      for (std::size_t i = 0; i < snap.size(); i++) shown.insert(views[i].ticket);
+      bool started = false;
+      for (std::uint64_t t : all) {
+        if (shown.count(t) != 0) started = true;
+        else if (started) return "T8: committed ticket " + std::to_string(t) + " missing after the trimmed prefix";
+      }
+    }
+  }
+  for (const ContextSeen& seen : w->contexts) {  // T7
+    std::set<std::uint64_t> expected;
+    for (std::uint64_t t = 1; t < seen.ticket; t++) {
+      if (w->checker.outcome(seen.conv, t) == sim::TurnChecker::committed) expected.insert(t);
+    }
+    if (!retention && seen.tickets != expected) {
+      return "T7: the context of ticket " + std::to_string(seen.ticket) + " held " +
+             std::to_string(seen.tickets.size()) + " of the " + std::to_string(expected.size()) +
+             " exchanges before it that committed";
+    }
+  }
+  return w->checker.check_seen_were_committed();
+}
+
+// ---- LockTable world -------------------------------------------------------------
+
+struct LockWorld {
+  LockTable table;
+  std::vector<Id> keys;
+  std::vector<sim::LockOp> history;
+  std::uint64_t sequence = 0;
+  std::uint64_t readings[64] = {};
+  Clock sim_clock;
+  int holders[4] = {};  // exclusive holders inside their critical section, per key
+  std::string violation;
+
+  static std::uint64_t read(void* self) {
+    auto* w = static_cast<LockWorld*>(self);
+    const std::uint64_t now = w->sim_clock.now();
+    const int t = sim::current_thread();
+    if (t >= 0 && t < 64) w->readings[t] = now;
+    return now;
+  }
+  explicit LockWorld(sim::Run& run, int nkeys) : sim_clock(run.clock()) {
+    LockTable::Config config;
+    config.capacity = 64;
+    config.probe_window = 4;
+    (void)table.create(config, Clock{&LockWorld::read, this});
+    // Keys whose probe windows are apart (the model has no slots).
+    for (std::uint64_t n = 1; static_cast<int>(keys.size()) < nkeys; n++) {
+      const Id k{0x5E55, n};
+      const std::uint64_t home = id_mix64(k) % 64;
+      bool apart = true;
+      for (const Id& other : keys) {
+        const std::uint64_t h = id_mix64(other) % 64;
+        const std::uint64_t d = h > home ? h - home : home - h;
+        if (d < 8 || d > 56) apart = false;
+      }
+      if (apart) keys.push_back(k);
+    }
+  }
+  sim::LockOp begin_op(sim::LockOp::Kind kind, int key) {
+    sim::LockOp op;
+    op.kind = kind;
+    op.key = key;
+    op.thread = sim::current_thread();
+    op.invoke = sequence++;
+    return op;
+  }
+  void end_op(sim::LockOp& op, bool reads_clock) {
+    op.response = sequence++;
+    if (reads_clock) op.now = readings[op.thread];
+    history.push_back(op);
+  }
+  AcquireResult acquire(int key, OwnerId owner, LockMode mode, std::uint64_t lease) {
+    sim::LockOp op = begin_op(sim::LockOp::acquire, key);
+    op.owner = owner;
+    op.mode = mode;
+    op.lease = lease;
+    const AcquireResult r = table.try_acquire(keys[static_cast<std::size_t>(key)], owner, mode, lease);
+    op.status = r.status;
+    op.out_token = r.token;
+    op.depth = r.depth;
+    op.holder = r.holder;
+    op.until = r.holder_until_ns;
+    op.holder_mode = r.holder_mode;
+    end_op(op, true);
+    return r;
+  }
+  ReleaseResult release(int key, Token token) {
+    sim::LockOp op = begin_op(sim::LockOp::release, key);
+    op.token = token;
+    const ReleaseResult r = table.release(keys[static_cast<std::size_t>(key)], token);
+    op.status = r.status;
+    op.depth = r.depth_left;
+    end_op(op, false);
+    return r;
+  }
+  RenewResult renew(int key, Token token, std::uint64_t lease) {
+    sim::LockOp op = begin_op(sim::LockOp::renew, key);
+    op.token = token;
+    op.lease = lease;
+    const RenewResult r = table.renew(keys[static_cast<std::size_t>(key)], token, lease);
+    op.status = r.status;
+    op.until = r.deadline_ns;
+    end_op(op, true);
+    return r;
+  }
+  LockStatus cancel(int key) {
+    sim::LockOp op = begin_op(sim::LockOp::cancel, key);
+    op.status = table.request_cancel(keys[static_cast<std::size_t>(key)]);
+    end_op(op, false);
+    return op.status;
+  }
+  CancelPoll poll(int key, Token token) {
+    sim::LockOp op = begin_op(sim::LockOp::poll, key);
+    op.token = token;
+    const CancelPoll r = table.poll_cancel(keys[static_cast<std::size_t>(key)], token);
+    op.status = r.status;
+    op.requested = r.requested;
+    end_op(op, false);
+    return r;
+  }
+  void fail(const std::string& what) {
+    if (violation.empty()) violation = what;
+  }
+  // L1 inside critical sections, then L2-L9 by linearizability of the history.
+  std::string check() {
+    if (!violation.empty()) return violation;
+    for (const sim::LockOp& op : history) {
+      if (op.status == LockStatus::contended || op.status == LockStatus::table_full) {
+        return std::string("unexpected ") + to_string(op.status) + ": " + op.describe();
+      }
+    }
+    sim::LinearizabilityChecker checker(history);
+    if (!checker.check(sim::LockModel(static_cast<int>(keys.size())))) {
+      return "L9: the history matches no sequential run of the model:\n" + checker.describe();
+    }
+    return "";
+  }
+};
+
+// An exclusive holder's critical section, checked for company (L1).
+void critical_section(LockWorld* w, int key) {
+  if (++w->holders[key] != 1) w->fail("L1: two exclusive holders of one session at once");
+  WEFT_RACE_POINT("service.in_critical_section");
+  --w->holders[key];
+}
+
+// ---- the scenarios --------------------------------------------------------------
+
+void s1_a(sim::Run& run) {
+  auto* w = run.own(new TurnWorld(run, small_log()));
+  run.thread("request-1", [w] { chat_request(w, 0, 1); });
+  run.thread("request-2", [w] { chat_request(w, 0, 2); });
+  run.check([w] { return final_check(w, 1, false); });
+}
+
+void s1_b(sim::Run& run) {
+  auto* w = run.own(new TurnWorld(run, small_log()));
+  run.thread("user-A", [w] { chat_request(w, 0, 1); });
+  run.thread("user-B", [w] {
+    chat_request(w, 1, 2);
+    chat_request(w, 1, 3);
+  });
+  run.thread("reader", [w] {
+    std::vector<std::string> previous[2];
+    for (int round = 0; round < 3; round++) {
+      for (int c = 0; c < 2; c++) {
+        TurnView views[32];
+        Snapshot snap;
+        if (w->log.snapshot(w->convs[static_cast<std::size_t>(c)], views, 32, &snap) != LogStatus::ok) continue;
+        const std::string bad = w->checker.check_snapshot(c, w->convs[static_cast<std::size_t>(c)], views, snap.size(),
+                                                          snap.visible_through(), {}, &previous[c]);
+        if (!bad.empty()) w->fail("snapshot: " + bad);
+        previous[c].clear();
+        for (std::size_t i = 0; i < snap.size(); i++) {
+          previous[c].emplace_back(reinterpret_cast<const char*>(views[i].payload), views[i].payload_bytes);
+        }
+      }
+    }
+  });
+  run.check([w] { return final_check(w, 2, false); });
+}
+
+// S1.c: cleanup (trim + churn that wants to recycle the ring) runs while a
+// request is in flight and a reader holds a snapshot: what they hold must not
+// change under them; turns leave only as a prefix.
+void s1_c(sim::Run& run) {
+  auto* w = run.own(new TurnWorld(run, small_log(TurnLog::Retention::recycle_oldest)));
+  chat_request(w, 0, 1);  // history before the run (setup is not scheduled)
+  run.thread("request", [w] { chat_request(w, 0, 2); });
+  run.thread("reader", [w] {
+    TurnView views[8];
+    Snapshot snap;
+    if (w->log.snapshot(w->convs[0], views, 8, &snap) != LogStatus::ok || snap.size() == 0) return;
+    const std::string before(reinterpret_cast<const char*>(views[0].payload), views[0].payload_bytes);
+    WEFT_RACE_POINT("service.reader_holds_snapshot");
+    sim::sleep_for(1000);
+    const std::string after(reinterpret_cast<const char*>(views[0].payload), views[0].payload_bytes);
+    if (before != after) w->fail("T8: a pinned snapshot's turn changed under the reader: '" + before + "' became '" + after + "'");
+  });
+  run.thread("cleanup", [w] {
+    WEFT_RACE_POINT("service.before_cleanup");
+    (void)w->log.trim_thread(w->convs[0], 100);
+    for (int i = 0; i < 12; i++) {  // churn on another conversation
+      const BeginResult b = w->log.begin_exchange(w->convs[1], Id{0xC1, static_cast<std::uint64_t>(i) + 1}, BeginPolicy::queue);
+      if (b.status != LogStatus::ok) break;
+      const std::string text = sim::TurnChecker::payload(1, b.exchange.ticket, 0, 1);
+      const LogStatus st = w->log.append(b.exchange, Role::user, text.data(), text.size());
+      if (st == LogStatus::ok && w->log.commit(b.exchange) == LogStatus::ok) {
+        w->checker.record(1, b.exchange.ticket, sim::TurnChecker::committed, 1);
+      } else {
+        (void)w->log.abort(b.exchange);
+        w->checker.record(1, b.exchange.ticket, sim::TurnChecker::failed, 1);
+      }
+    }
+    WEFT_RACE_POINT("service.after_cleanup");
+  });
+  run.check([w] { return final_check(w, 2, true); });
+}
+
+// S1.d: one request dies after its question; another streams its answer in
+// chunks; time moves. Nobody sees half a turn or a dead exchange's turn, and
+// the thread is not stuck.
+void s1_d(sim::Run& run) {
+  auto* w = run.own(new TurnWorld(run, small_log()));
+  run.thread("dying-request", [w] { chat_request(w, 0, 1, true); });
+  run.thread("streaming-request", [w] {
+    const BeginResult b = w->log.begin_exchange(w->convs[0], Id{0xAE, 2}, BeginPolicy::queue);
+    if (b.status != LogStatus::ok) return;
+    const std::string q = sim::TurnChecker::payload(0, b.exchange.ticket, 0, 2);
+    if (w->log.append(b.exchange, Role::user, q.data(), q.size()) != LogStatus::ok) {
+      w->checker.record(0, b.exchange.ticket, sim::TurnChecker::failed, 2);
+      return;
+    }
+    const std::string a = sim::TurnChecker::payload(0, b.exchange.ticket, 1, 2);
+    TurnWriter stream;
+    LogStatus st = w->log.begin_turn(b.exchange, Role::assistant, a.size(), &stream);
+    if (st == LogStatus::ok) {
+      (void)stream.write(a.data(), 4);
+      WEFT_RACE_POINT("service.streaming");
+      (void)stream.write(a.data() + 4, a.size() - 4);
+      st = stream.finish();
+    }
+    const LogStatus c = st == LogStatus::ok ? w->log.commit(b.exchange) : w->log.abort(b.exchange);
+    w->checker.record(0, b.exchange.ticket,
+                      st == LogStatus::ok && c == LogStatus::ok ? sim::TurnChecker::committed : sim::TurnChecker::failed, 2);
+  });
+  run.thread("next-request", [w] {
+    sim::sleep_for(second / 2);
+    chat_request(w, 0, 3);
+  });
+  run.check([w] { return final_check(w, 1, false); });
+}
+
+// S1.e: two requests; whichever finishes writing first, the history is in
+// ticket order.
+void s1_e(sim::Run& run) {
+  auto* w = run.own(new TurnWorld(run, small_log()));
+  run.thread("request-1", [w] {
+    WEFT_RACE_POINT("service.slow_start");
+    chat_request(w, 0, 1);
+  });
+  run.thread("request-2", [w] { chat_request(w, 0, 2); });
+  run.thread("request-3", [w] { chat_request(w, 0, 3); });
+  run.check([w] { return final_check(w, 1, false); });
+}
+
+// S2.a/b/e/g: edits, reads and rapid re-tries on one session and a
+// neighbour, with releases, renewals and cancels; linearizable (L1-L9).
+void s2_sessions(sim::Run& run) {
+  auto* w = run.own(new LockWorld(run, 2));
+  run.thread("edit", [w] {
+    const AcquireResult r = w->acquire(0, 11, LockMode::exclusive, second);
+    if (r.status == LockStatus::acquired) {
+      if (r.depth == 1) critical_section(w, 0);
+      (void)w->release(0, r.token);
+    }
+  });
+  run.thread("second-edit", [w] {
+    const AcquireResult r = w->acquire(0, 22, LockMode::exclusive, second);
+    if (r.status == LockStatus::acquired) {
+      if (r.depth == 1) critical_section(w, 0);
+      (void)w->renew(0, r.token, second);
+      (void)w->release(0, r.token);
+    } else {
+      (void)w->cancel(0);
+    }
+  });
+  run.thread("read", [w] {
+    const AcquireResult r = w->acquire(0, 33, LockMode::shared, second);
+    if (r.status == LockStatus::acquired) {
+      (void)w->poll(0, r.token);
+      (void)w->release(0, r.token);
+    }
+    const AcquireResult other = w->acquire(1, 33, LockMode::exclusive, second);
+    if (other.status == LockStatus::acquired) (void)w->release(1, other.token);
+  });
+  run.check([w] { return w->check(); });
+}
+
+// S2.f: a holder vanishes; its lease runs out on the virtual clock; a new
+// request takes over; the vanished holder comes back late and releases.
+void s2_f(sim::Run& run) {
+  auto* w = run.own(new LockWorld(run, 1));
+  run.thread("vanishing-holder", [w] {
+    const AcquireResult r = w->acquire(0, 11, LockMode::exclusive, 1000);
+    if (r.status != LockStatus::acquired) return;
+    WEFT_RACE_POINT("service.holder_stalls");
+    (void)w->release(0, r.token);  // late, maybe after a takeover
+  });
+  run.thread("next-request", [w] {
+    sim::sleep_for(1500);
+    const AcquireResult r = w->acquire(0, 22, LockMode::exclusive, second);
+    if (r.status == LockStatus::acquired) (void)w->release(0, r.token);
+  });
+  run.thread("third-request", [w] {
+    sim::sleep_for(1200);
+    const AcquireResult r = w->acquire(0, 33, LockMode::exclusive, second);
+    if (r.status == LockStatus::acquired) (void)w->release(0, r.token);
+  });
+  run.check([w] { return w->check(); });
+}
+
+// S3: three workers insert the same trace id at once: exactly one exchange,
+// the others get duplicate with its ticket.
+void s3(sim::Run& run) {
+  struct World {
+    TurnLog log;
+    BeginResult results[3];
+  };
+  auto* w = run.own(new World());
+  (void)w->log.create(small_log(), run.clock());
+  for (int t = 0; t < 3; t++) {
+    run.thread("worker", [w, t] {
+      w->results[t] = w->log.begin_exchange(Id{0x7ACE, 1}, Id{0xE915, 7}, BeginPolicy::queue);
+    });
+  }
+  run.check([w] {
+    int oks = 0;
+    for (const BeginResult& r : w->results) {
+      if (r.status == LogStatus::ok) oks++;
+      else if (r.status != LogStatus::duplicate) return std::string("S3: a worker got ") + to_string(r.status);
+      if (r.exchange.ticket != w->results[0].exchange.ticket) return std::string("T2: two tickets for one request id");
+    }
+    return oks == 1 ? std::string() : "T2: " + std::to_string(oks) + " exchanges for one request id";
+  });
+}
+
+// S4.b: two requests both find "no task" for a session; a third session
+// comes and goes in the same probe window so the claims land on different
+// slots. Exactly one task per session (insert-if-absent).
+void s4_b(sim::Run& run) {
+  struct World {
+    LockTable table;
+    int tasks = 0;
+    Token tokens[3] = {};
+  };
+  auto* w = run.own(new World());
+  LockTable::Config config;
+  config.capacity = 8;
+  config.probe_window = 4;
+  (void)w->table.create(config, run.clock());
+  const Id session{0x7A5C, 1};
+  Id neighbour{0x7A5C, 2};
+  for (std::uint64_t n = 2; id_mix64(neighbour) % 8 != id_mix64(session) % 8; n++) neighbour = Id{0x7A5C, n};
+  const AcquireResult first_neighbour = w->table.try_acquire(neighbour, 9, LockMode::exclusive, second);
+  for (int t = 0; t < 2; t++) {
+    run.thread("request", [w, session, t] {
+      const AcquireResult r = w->table.try_acquire(session, 100 + static_cast<OwnerId>(t), LockMode::exclusive, second);
+      if (r.status == LockStatus::acquired) {
+        w->tasks++;  // "start the task"
+        w->tokens[t] = r.token;
+      }
+    });
+  }
+  run.thread("neighbour", [w, neighbour, first_neighbour] {
+    (void)w->table.release(neighbour, first_neighbour.token);
+    const AcquireResult again = w->table.try_acquire(neighbour, 9, LockMode::exclusive, second);
+    if (again.status == LockStatus::acquired) (void)w->table.release(neighbour, again.token);
+  });
+  run.check([w] {
+    return w->tasks == 1 ? std::string() : "S4.b: " + std::to_string(w->tasks) + " tasks started for one session";
+  });
+}
+
+// S5: three users, each with a session lock and a conversation, at once: no
+// cross-user contamination, everything lands.
+void s5(sim::Run& run) {
+  struct World {
+    TurnWorld turns;
+    LockTable locks;
+    World(sim::Run& r) : turns(r, small_log()) {}
+  };
+  auto* w = run.own(new World(run));
+  LockTable::Config config;
+  config.capacity = 16;
+  (void)w->locks.create(config, run.clock());
+  for (int u = 0; u < 3; u++) {
+    run.thread("user", [w, u] {
+      const Id session{0x5E55, static_cast<std::uint64_t>(u) + 1};
+      const AcquireResult lease = w->locks.try_acquire(session, 1 + static_cast<OwnerId>(u), LockMode::exclusive, second);
+      if (lease.status != LockStatus::acquired) {
+        w->turns.fail(std::string("S5: user session lock: ") + to_string(lease.status));
+        return;
+      }
+      chat_request(&w->turns, u, 10 + static_cast<std::uint64_t>(u));
+      if (w->locks.release(session, lease.token).status != LockStatus::released) w->turns.fail("S5: release failed");
+    });
+  }
+  run.check([w] { return final_check(&w->turns, 3, false); });
+}
+
+}  // namespace
+
+std::vector<Scenario> all_scenarios() {
+  return {
+      {"S1.a", "double send: request 2 builds its context while request 1 is half saved", "T1 T3 T4 T7", s1_a, 0},
+      {"S1.b", "two users on two threads, a reader taking snapshots throughout", "T1 T3 T4 T5 T6", s1_b, 0},
+      {"S1.c", "cleanup trims and recycles while a request and a reader are in flight", "T1 T4 T8", s1_c, 0},
+      {"S1.d", "a request dies after its question, another streams its answer", "T1 T4 T10", s1_d, second / 4},
+      {"S1.e", "three requests finish writing in any order", "T1 T3 T7", s1_e, 0},
+      {"S2", "edits, reads, renewals and cancels on one session and a neighbour", "L1-L9", s2_sessions, 400},
+      {"S2.f", "a holder vanishes, its lease expires, it releases late", "L2 L3 L4 L9", s2_f, 400},
+      {"S3", "three workers insert one trace id at once", "T2", s3, 0},
+      {"S4.b", "two requests check-then-create one task while a neighbour moves", "L1 L8", s4_b, 0},
+      {"S5", "three users, three sessions, three conversations at once", "T1 T6 L1", s5, 0},
+  };
+}
+
+}  // namespace weft::hunt
