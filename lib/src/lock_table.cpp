@@ -9,6 +9,7 @@
 
 #include "weft/atomic.h"
 #include "detail/backoff.h"
+#include "detail/mutants.h"
 
 namespace weft {
 namespace {
@@ -47,7 +48,11 @@ constexpr bool has_key(u64 s) { return is_held(s) || mode_of(s) == mode_keyed; }
 constexpr bool in_transition(u64 s) { return mode_of(s) == mode_keyed || (s & writing_bit) != 0; }
 // The next state: version + 1, with the given fields.
 constexpr u64 next_state(u64 s, u64 mode, u32 count, u64 flags) {
+#if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_SLOT_REUSE_ABA)
+  return (s >> version_shift) << version_shift |  // MUTANT: no version bump
+#else
   return ((s >> version_shift) + 1) << version_shift |
+#endif
          (static_cast<u64>(count) << count_shift) | flags | mode;
 }
 constexpr u64 held_mode(LockMode m) { return m == LockMode::shared ? mode_shared : mode_exclusive; }
@@ -220,9 +225,10 @@ struct LockEngine {
 
   // Writes the holder's side words of a slot this thread keyed, then
   // publishes the held state (P1: side words before the state store).
-  Token publish(u32 index, u64 keyed_state, OwnerId owner, LockMode mode, u64 deadline) {
+  Token publish(u32 index, u64 keyed_state, OwnerId owner, LockMode mode, u64 deadline,
+                Token reuse = 0) {
     Slot& slot = slots[index];
-    const Token token = header.next_token.fetch_add(1, mo_relaxed) + 1;
+    const Token token = reuse != 0 ? reuse : header.next_token.fetch_add(1, mo_relaxed) + 1;
     slot.owner.store(owner, mo_release);        // P2
     slot.token.store(token, mo_release);        // P2
     slot.deadline.store(deadline, mo_release);  // P2
@@ -279,7 +285,12 @@ struct LockEngine {
     WEFT_RACE_POINT("lock_table.acquire.keyed");
     const u32 home = home_of(key);
     const u32 my_offset = (scan.candidate + capacity - home) % capacity;
+#if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_TASK_CHECK_THEN_CREATE)
+    const Verdict verdict = Verdict::keep;  // MUTANT: no insert-if-absent verification
+    (void)home; (void)my_offset; (void)budget;
+#else
     const Verdict verdict = verify(key, home, my_offset, budget);
+#endif
     if (verdict != Verdict::keep) {
       slot.state.store(next_state(keyed, mode_empty, 0, 0), mo_seq_cst);  // P1
       bump(header.backouts);
@@ -308,7 +319,11 @@ struct LockEngine {
       return false;
     }
     bump(header.expiries);
+#if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_EXPIRY_WITHOUT_FENCING_BUMP)
+    out.token = publish(scan.slot, keyed, owner, mode, deadline, scan.view.token);  // MUTANT
+#else
     out.token = publish(scan.slot, keyed, owner, mode, deadline);
+#endif
     out.status = LockStatus::acquired;
     out.depth = 1;
     return true;
@@ -535,10 +550,12 @@ ReleaseResult LockTable::release(const Id& key, Token token) noexcept {
       return out;
     }
     const View& view = scan.view;
+#if !(defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_RELEASE_WITHOUT_OWNER_CHECK))
     if (view.token != token) {
       out.status = LockEngine::mismatch(token, view.token);
       return out;
     }
+#endif
     const u32 left = count_of(view.state) - 1;
     const u64 wanted = left == 0 ? next_state(view.state, mode_empty, 0, 0)
                                  : next_state(view.state, mode_of(view.state), left,

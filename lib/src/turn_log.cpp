@@ -26,6 +26,7 @@
 #include <new>
 
 #include "detail/backoff.h"
+#include "detail/mutants.h"
 #include "weft/atomic.h"
 
 namespace weft {
@@ -368,6 +369,10 @@ struct LogEngine {
 
   // ---- segments -----------------------------------------------------------
   bool pins_clear(u64 seq) {
+#if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_CLEANUP_IGNORES_PINS)
+    (void)seq;
+    return true;  // MUTANT: readers' pins ignored
+#endif
     for (u64 i = 0; i < g.readers; i++) {
       const u64 pin = reader_at(i).pin.load(mo_seq_cst);  // R3
       if (pin != 0 && pin <= seq) return false;
@@ -869,6 +874,23 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
       detail::backoff(attempt);
       continue;
     }
+#if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_CHECK_THEN_INSERT)
+    {  // MUTANT: checked above, now insert: a ticket by fetch_add, no claim
+      const u64 mine = t.next_ticket.fetch_add(1, mo_acq_rel);
+      ExchangeSlot& mx = e.exchange_at(ti, mine);
+      mx.request_hi.store(request.hi, mo_relaxed);
+      mx.request_lo.store(request.lo, mo_relaxed);
+      mx.fence.store(fence, mo_relaxed);
+      mx.progress_ns.store(now, mo_relaxed);
+      mx.turns.store(0, mo_relaxed);
+      for (auto& p : mx.positions) p.store(0, mo_relaxed);
+      mx.state.store(ex_state(mine, ph_open), mo_release);
+      e.count(c_begun);
+      out.status = LogStatus::ok;
+      out.exchange.ticket = mine;
+      return out;
+    }
+#endif
     if (policy == BeginPolicy::reject_if_busy && t.visible_through.load(mo_acquire) + 1 < n) {
       e.count(c_busy);
       out.status = LogStatus::busy;
@@ -979,8 +1001,23 @@ LogStatus TurnLog::append(const ExchangeRef& exchange, Role role, const void* pa
   if (const LogStatus st = begin_turn(exchange, role, payload_bytes, &writer, flags); st != LogStatus::ok) {
     return st;
   }
+#if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_PUBLISH_BEFORE_PAYLOAD)
+  // MUTANT: the record is published first, its bytes written after.
+  const unsigned char* bytes = static_cast<const unsigned char*>(payload);
+  const u64 position = writer.position_;
+  const LogStatus st = writer.finish();
+  if (st == LogStatus::ok && payload_bytes != 0) {
+    LogEngine e(region_, clock_);
+    RecordHeader& r = e.record(LogEngine::position_seq(position), LogEngine::position_index(position));
+    std::memcpy(e.payload(LogEngine::position_seq(position), rec_payload_offset(r.state.load(mo_relaxed))),
+                bytes, payload_bytes);
+    r.meta.store((r.meta.load(mo_relaxed) & ~u64{0xFFFFFFFF}) | payload_bytes, mo_relaxed);
+  }
+  return st;
+#else
   if (payload_bytes != 0) (void)writer.write(payload, payload_bytes);
   return writer.finish();
+#endif
 }
 
 LogStatus TurnLog::commit(const ExchangeRef& exchange) noexcept {
@@ -1058,7 +1095,11 @@ LogStatus read_thread(TurnLog* log, unsigned char* region, const Clock& clock, c
   if (!e.pin(slot, from)) return LogStatus::too_many_readers;
   WEFT_RACE_POINT("turn_log.read.pinned");
   const u64 trim = t.trimmed_through.load(mo_acquire);
+#if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_VISIBLE_BEFORE_PREDECESSORS)
+  const u64 visible = t.next_ticket.load(mo_acquire) - 1;  // MUTANT: ignores the watermark
+#else
   const u64 visible = t.visible_through.load(mo_acquire);  // R2
+#endif
   u64 last = visible;
   if (context_ticket != 0) {
     if (visible + 1 < context_ticket) {
