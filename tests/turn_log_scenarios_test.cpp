@@ -108,10 +108,11 @@ TEST_F(TurnScenario, S1_b_interleaved_users_never_cross_threads) {
 }
 
 // S1.c: cleanup runs while a request is in flight (its context pinned, its
-// turns written, its commit not yet done): it trims only the finished prefix
-// of the thread, and the ring refuses to recycle what the request still
-// reads or has in flight (log_full rather than overwrite). Once the request
-// commits, nothing of it was lost.
+// turns written, its commit not yet done): trimming the thread is refused
+// while the request may still need its history, and the ring refuses to
+// recycle what the request reads or has in flight (log_full rather than
+// overwrite). Once the request commits, nothing was lost, and cleanup may
+// then trim a prefix.
 TEST_F(TurnScenario, S1_c_cleanup_never_removes_what_an_in_flight_request_needs) {
   TurnLog::Config config;
   config.segment_bytes = 1024;  // 3 records a segment
@@ -137,7 +138,7 @@ TEST_F(TurnScenario, S1_c_cleanup_never_removes_what_an_in_flight_request_needs)
   });
   ASSERT_TRUE(wait(in_flight));
   WEFT_RACE_POINT("service.before_cleanup");
-  EXPECT_EQ(log.trim_thread(tid("chat"), 100), LogStatus::ok);  // clamped: ticket 2 is open
+  EXPECT_EQ(log.trim_thread(tid("chat"), 100), LogStatus::busy);  // ticket 2 is open: refused
   LogStatus churn = LogStatus::ok;
   for (int i = 0; i < 30 && churn == LogStatus::ok; i++) {  // fills the ring
     const auto y = log.begin_exchange(tid("churn"), tid("c" + std::to_string(i)), BeginPolicy::queue);
@@ -153,7 +154,9 @@ TEST_F(TurnScenario, S1_c_cleanup_never_removes_what_an_in_flight_request_needs)
             "old question");  // the pinned context still reads what it was given
   cleanup_done.count_down();
   request.join();
-  EXPECT_EQ(texts("chat"), (Texts{"new question", "new answer"}));  // only the old prefix left
+  EXPECT_EQ(texts("chat"), (Texts{"old question", "old answer", "new question", "new answer"}));
+  EXPECT_EQ(log.trim_thread(tid("chat"), 1), LogStatus::ok);  // idle now: a prefix may go
+  EXPECT_EQ(texts("chat"), (Texts{"new question", "new answer"}));
 }
 
 // S1.d: a request dies between its user turn and its assistant turn: readers

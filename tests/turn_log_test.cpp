@@ -204,9 +204,17 @@ TEST_F(T8_retention, trim_removes_only_a_finished_prefix) {
   ASSERT_EQ(log.commit(x1), LogStatus::ok);
   const auto x2 = begin("t", "r2");
   ASSERT_EQ(say(x2, Role::user, "two"), LogStatus::ok);
-  ASSERT_EQ(log.trim_thread(tid("t"), 5), LogStatus::ok);  // clamped to the finished prefix
+  // Exchange 2 is open: its context is "one", so nothing may leave yet.
+  EXPECT_EQ(log.trim_thread(tid("t"), 5), LogStatus::busy);
   ASSERT_EQ(log.commit(x2), LogStatus::ok);
-  EXPECT_EQ(texts("t"), (Texts{"two"}));
+  EXPECT_EQ(texts("t"), (Texts{"one", "two"}));
+  const auto x3 = begin("t", "r3");
+  ASSERT_EQ(say(x3, Role::user, "three"), LogStatus::ok);
+  ASSERT_EQ(log.commit(x3), LogStatus::ok);
+  EXPECT_EQ(log.trim_thread(tid("t"), 2), LogStatus::ok);  // a prefix: 1 and 2
+  EXPECT_EQ(texts("t"), (Texts{"three"}));
+  EXPECT_EQ(log.trim_thread(tid("t"), 99), LogStatus::ok);  // clamped to the finished prefix
+  EXPECT_TRUE(texts("t").empty());
 }
 
 TEST_F(T8_retention, recycling_never_frees_what_a_pinned_snapshot_reads) {
@@ -292,7 +300,9 @@ TEST_F(T9_fencing, lock_table_tokens_fence_a_holder_whose_lease_was_taken_over) 
   const auto b = locks.try_acquire(tid("t"), 2, LockMode::exclusive, 100);
   ASSERT_EQ(b.status, LockStatus::acquired);
   const auto xb = log.begin_exchange(tid("t"), tid("b"), BeginPolicy::queue, b.token);
-  ASSERT_EQ(say(xa.exchange, Role::user, "a"), LogStatus::ok);
+  // The newer token's begin ended the old holder's exchange: it learns at
+  // its next call.
+  EXPECT_EQ(say(xa.exchange, Role::user, "a"), LogStatus::stale_fence);
   ASSERT_EQ(say(xb.exchange, Role::user, "b"), LogStatus::ok);
   EXPECT_EQ(log.commit(xa.exchange), LogStatus::stale_fence);
   EXPECT_EQ(log.commit(xb.exchange), LogStatus::ok);

@@ -85,6 +85,14 @@ constexpr u64 fill_bytes_mask = (u64{1} << fill_shift) - 1;
 // Thread slot state.
 enum ThreadState : u64 { th_empty = 0, th_claiming = 1, th_ready = 2 };
 
+// Exchange turn counter: ticket << 8 | turns, so an appender that lost its
+// slot (the exchange finished and the slot went to ticket + W) cannot count
+// into the next exchange.
+constexpr u64 turns_word(u64 ticket, u64 count) { return ticket << 8 | count; }
+constexpr u64 turns_ticket(u64 w) { return w >> 8; }
+constexpr u64 turns_count(u64 w) { return w & 0xFF; }
+static_assert(weft::TurnLog::turns_per_exchange_max < 0xFF, "turn count fits its byte");
+
 // ---- region layout -------------------------------------------------------
 struct alignas(64) Header {
   weft::atomic<u64> magic;
@@ -238,6 +246,11 @@ struct LogEngine {
   RecordHeader& record(u64 seq, u64 index) {
     return reinterpret_cast<RecordHeader*>(segment_base(seq) + 64)[index];
   }
+  // True when record `r` is a turn of (thread, ticket).
+  static bool owns(const RecordHeader& r, const Id& thread, u64 ticket) {
+    return r.ticket.load(mo_relaxed) == ticket && r.thread_hi.load(mo_relaxed) == thread.hi &&
+           r.thread_lo.load(mo_relaxed) == thread.lo;
+  }
   unsigned char* payload(u64 seq, u64 offset) {
     return segment_base(seq) + 64 + g.records_per_segment * 64 + offset;
   }
@@ -295,11 +308,17 @@ struct LogEngine {
     ExchangeSlot& x = exchange_at(thread_index, ticket);
     const u64 phase = ex_phase(decided_state);
     const bool commit = phase == ph_committing;
-    const u64 turns = std::min<u64>(x.turns.load(mo_acquire), TurnLog::turns_per_exchange_max);
+    WEFT_RACE_POINT("turn_log.finish.start");
+    const Id thread{thread_at(thread_index).key_hi.load(mo_relaxed), thread_at(thread_index).key_lo.load(mo_relaxed)};
+    const u64 tagged = x.turns.load(mo_acquire);
+    // A late helper may find the slot reused by ticket + W: then its records
+    // are not ours, and the exchange was finished by someone else already.
+    const u64 turns = turns_ticket(tagged) == ticket ? std::min<u64>(turns_count(tagged), TurnLog::turns_per_exchange_max) : 0;
     for (u64 i = 0; i < turns; i++) {
       const u64 pos = x.positions[i].load(mo_acquire);
       if (pos == 0) continue;  // append still reserving: its record stays unpublished
       RecordHeader& r = record(position_seq(pos), position_index(pos));
+      if (!owns(r, thread, ticket)) continue;  // a zombie's record from an older ticket
       u64 s = r.state.load(mo_acquire);
       for (u32 attempt = 0; attempt < 4; attempt++) {  // bound: busy -> written -> flipped
         const u64 kind = rec_kind(s);
@@ -380,17 +399,25 @@ struct LogEngine {
     return true;
   }
 
+  // What try_recycle() did.
+  enum class Recycle { recycled, refused, raced };
+
   // Tries to recycle the oldest segment `old` (retention recycle_oldest).
-  bool try_recycle(u64 old) {
-    if (!recycling_allowed() || header.head.load(mo_seq_cst) != old) return false;
+  // `refused`: something still needs it (log_full); `raced`: another thread
+  // changed the ring meanwhile (look again).
+  Recycle try_recycle(u64 old) {
+    if (!recycling_allowed()) return Recycle::refused;
+    const u64 head = header.head.load(mo_seq_cst);
+    if (head > old) return Recycle::raced;    // someone else recycled it
+    if (head != old) return Recycle::refused;  // an older segment is still retained
     SegmentHeader& seg = segment(old);
     u64 word = seg_word(old, seg_ready);
     if (!seg.word.compare_exchange_strong(word, seg_word(old, seg_recycling), mo_seq_cst)) {
-      return false;
+      return Recycle::raced;
     }
     auto restore = [&] {
       seg.word.store(seg_word(old, seg_ready), mo_seq_cst);
-      return false;
+      return Recycle::refused;
     };
     if (seg.writers.load(mo_seq_cst) != 0) return restore();  // R5
     const u64 records = std::min<u64>(seg.fill.load(mo_acquire) >> fill_shift, g.records_per_segment);
@@ -422,7 +449,7 @@ struct LogEngine {
     seg.word.store(seg_word(old, seg_retired), mo_seq_cst);
     count(c_recycled);
     WEFT_RACE_POINT("turn_log.recycle.after");
-    return true;
+    return Recycle::recycled;
   }
 
   // CAS-max. Bound: each failure means the word grew; it ends at >= value.
@@ -448,10 +475,17 @@ struct LogEngine {
         backoff(attempt);  // being prepared
         continue;
       }
+      WEFT_RACE_POINT("turn_log.open_next.checked");
+      if (seg_seq(w) > next) return true;  // the ring moved past `next` while this call slept
       // The physical segment still hosts an older sequence.
-      if (seg_state(w) == seg_ready || seg_state(w) == seg_recycling) {
-        if (seg_state(w) == seg_recycling || !try_recycle(seg_seq(w))) return false;
+      if (seg_state(w) == seg_recycling) {  // another appender is recycling it
+        backoff(attempt);
         continue;
+      }
+      if (seg_state(w) == seg_ready) {
+        const Recycle r = try_recycle(seg_seq(w));
+        if (r == Recycle::refused) return false;
+        continue;  // recycled, or raced with another recycler: look again
       }
       if (seg_state(w) == seg_retired) {
         if (!pins_clear(seg_seq(w))) return false;  // a reader still reads it [T8]
@@ -709,6 +743,22 @@ LogStatus TurnWriter::finish() noexcept {
   e.segment(seq).writers.fetch_sub(1, mo_release);
   log_ = nullptr;
   if (!published) return LogStatus::expired;  // the exchange expired while writing
+  // The exchange may have finished while this turn was being written: a
+  // commit that came first did not publish it, so drop it and say so.
+  u64 ti = 0;
+  bool full = false;
+  if (e.find_thread(exchange_.thread, false, ti, full)) {
+    const u64 xs = e.exchange_at(ti, exchange_.ticket).state.load(mo_acquire);
+    if (ex_ticket(xs) != exchange_.ticket || ex_phase(xs) != ph_open) {
+      u64 written = r.state.load(mo_acquire);
+      if (rec_kind(written) == rec_written &&
+          r.state.compare_exchange_strong(written, rec_state(rec_aborted, rec_payload_offset(written)), mo_acq_rel)) {
+        const bool expired = ex_ticket(xs) == exchange_.ticket &&
+                             (ex_phase(xs) == ph_expiring || ex_phase(xs) == ph_expired);
+        return expired ? LogStatus::expired : LogStatus::finished;
+      }
+    }
+  }
   e.count(c_turns);
   return LogStatus::ok;
 }
@@ -854,7 +904,14 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
       if (ex_ticket(s) != k) continue;
       if (ex_phase(s) == ph_claiming) { wait = true; continue; }
       if (ex_phase(s) == ph_free) continue;
-      if (x.request_hi.load(mo_relaxed) == request.hi && x.request_lo.load(mo_relaxed) == request.lo) {
+      WEFT_RACE_POINT("turn_log.begin.dedup_loaded");
+      const bool same_request =
+          x.request_hi.load(mo_acquire) == request.hi && x.request_lo.load(mo_acquire) == request.lo;
+      if (x.state.load(mo_acquire) != s) {  // reused while read: look again
+        wait = true;
+        continue;
+      }
+      if (same_request) {
         if (k == n) {  // its begin has not moved next_ticket yet: help it
           u64 expected = n;
           t.next_ticket.compare_exchange_strong(expected, n + 1, mo_acq_rel);
@@ -882,7 +939,7 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
       mx.request_lo.store(request.lo, mo_relaxed);
       mx.fence.store(fence, mo_relaxed);
       mx.progress_ns.store(now, mo_relaxed);
-      mx.turns.store(0, mo_relaxed);
+      mx.turns.store(turns_word(mine, 0), mo_relaxed);
       for (auto& p : mx.positions) p.store(0, mo_relaxed);
       mx.state.store(ex_state(mine, ph_open), mo_release);
       e.count(c_begun);
@@ -909,14 +966,27 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
       e.count(c_cas);
       continue;
     }
+    WEFT_RACE_POINT("turn_log.begin.claimed");
     x.request_hi.store(request.hi, mo_relaxed);
     x.request_lo.store(request.lo, mo_relaxed);
     x.fence.store(fence, mo_relaxed);
-    x.progress_ns.store(now, mo_relaxed);
-    x.turns.store(0, mo_relaxed);
+    x.progress_ns.store(clock_.now(), mo_relaxed);
+    x.turns.store(turns_word(n, 0), mo_relaxed);
     for (auto& p : x.positions) p.store(0, mo_relaxed);
     x.state.store(ex_state(n, ph_open), mo_release);  // publishes the fields above
-    if (fence != 0) LogEngine::raise(t.max_fence, fence);
+    if (fence != 0) {
+      // [T9] A newer fence ends every open exchange of an older one: their
+      // commit can no longer win (the decision CAS is theirs to lose).
+      LogEngine::raise(t.max_fence, fence);
+      for (u64 k = n > e.g.window ? n - e.g.window + 1 : 1; k < n; k++) {
+        ExchangeSlot& old = e.exchange_at(ti, k);
+        const u64 os = old.state.load(mo_acquire);
+        const u64 old_fence = old.fence.load(mo_relaxed);
+        if (ex_ticket(os) == k && ex_phase(os) == ph_open && old_fence != 0 && old_fence < fence) {
+          e.decide(ti, k, os, ph_aborting);
+        }
+      }
+    }
     u64 expected = n;
     t.next_ticket.compare_exchange_strong(expected, n + 1, mo_acq_rel);  // or a helper did
     e.count(c_begun);
@@ -941,7 +1011,15 @@ LogStatus open_exchange(LogEngine& e, const ExchangeRef& ref, u64& ti, u64& stat
     return ex_ticket(state) > ref.ticket ? LogStatus::finished : LogStatus::unknown_exchange;
   }
   if (ex_phase(state) == ph_expiring || ex_phase(state) == ph_expired) return LogStatus::expired;
-  if (ex_phase(state) != ph_open) return LogStatus::finished;
+  if (ex_phase(state) != ph_open) {
+    // Aborted because a newer fencing token began on the thread [T9].
+    const u64 fence = e.exchange_at(ti, ref.ticket).fence.load(mo_relaxed);
+    if ((ex_phase(state) == ph_aborting || ex_phase(state) == ph_aborted) && fence != 0 &&
+        fence < e.thread_at(ti).max_fence.load(mo_acquire)) {
+      return LogStatus::stale_fence;
+    }
+    return LogStatus::finished;
+  }
   return LogStatus::ok;
 }
 
@@ -965,8 +1043,20 @@ LogStatus TurnLog::begin_turn(const ExchangeRef& exchange, Role role, std::size_
     e.advance(ti, now);
     return LogStatus::expired;
   }
-  const u64 index = x.turns.fetch_add(1, mo_acq_rel);
-  if (index >= turns_per_exchange_max) return LogStatus::too_many_turns;
+  // Take the next turn index, tagged with the ticket (an appender whose
+  // exchange finished and whose slot was reused counts nothing). Bound: each
+  // failure is another append to this exchange.
+  u64 index = 0;
+  for (u32 attempt = 0;; attempt++) {
+    u64 tagged = x.turns.load(mo_acquire);
+    if (turns_ticket(tagged) != exchange.ticket) return LogStatus::finished;
+    if (turns_count(tagged) >= turns_per_exchange_max) return LogStatus::too_many_turns;
+    if (x.turns.compare_exchange_strong(tagged, tagged + 1, mo_acq_rel)) {
+      index = turns_count(tagged);
+      break;
+    }
+    if (attempt >= attempts_max) return LogStatus::contended;
+  }
   WEFT_RACE_POINT("turn_log.append.before_reserve");
   LogEngine::Reservation r;
   if (const LogStatus st = e.reserve(reserve_bytes, r); st != LogStatus::ok) {
@@ -976,11 +1066,34 @@ LogStatus TurnLog::begin_turn(const ExchangeRef& exchange, Role role, std::size_
   }
   RecordHeader& rec = e.record(r.seq, r.index);
   rec.state.store(rec_state(rec_busy, r.offset), mo_relaxed);
-  const u64 pos = LogEngine::position(r.seq, r.index);
-  x.positions[index].store(pos, mo_release);  // so an expirer can drop it
   rec.thread_hi.store(exchange.thread.hi, mo_relaxed);
   rec.thread_lo.store(exchange.thread.lo, mo_relaxed);
   rec.ticket.store(exchange.ticket, mo_relaxed);
+  const u64 pos = LogEngine::position(r.seq, r.index);
+  // Publish the position so a decider can flip (or drop) the record. A slot
+  // position may hold a zombie's record of an older ticket: replace it; never
+  // replace a record of a newer ticket (then this appender is the zombie).
+  // Bound: each failure means another appender stored there.
+  bool placed = false;
+  for (u32 attempt = 0; attempt < attempts_max && !placed; attempt++) {
+    u64 current = x.positions[index].load(mo_acquire);
+    if (current != 0) {
+      const RecordHeader& other = e.record(LogEngine::position_seq(current), LogEngine::position_index(current));
+      if (other.ticket.load(mo_relaxed) >= exchange.ticket) break;
+    }
+    placed = x.positions[index].compare_exchange_strong(current, pos, mo_acq_rel);
+  }
+  WEFT_RACE_POINT("turn_log.append.placed");
+  // Still our exchange, still open? Otherwise drop the record and say why.
+  const u64 now_state = x.state.load(mo_acquire);
+  if (!placed || ex_ticket(now_state) != exchange.ticket || ex_phase(now_state) != ph_open) {
+    u64 busy = rec.state.load(mo_relaxed);
+    rec.state.compare_exchange_strong(busy, rec_state(rec_aborted, r.offset), mo_acq_rel);
+    e.segment(r.seq).writers.fetch_sub(1, mo_release);
+    const bool expired = ex_ticket(now_state) == exchange.ticket &&
+                         (ex_phase(now_state) == ph_expiring || ex_phase(now_state) == ph_expired);
+    return expired ? LogStatus::expired : LogStatus::finished;
+  }
   rec.meta.store(make_meta(static_cast<u32>(index), role, flags, 0), mo_relaxed);
   rec.request_hi.store(x.request_hi.load(mo_relaxed), mo_relaxed);
   rec.request_lo.store(x.request_lo.load(mo_relaxed), mo_relaxed);
@@ -1043,8 +1156,9 @@ LogStatus TurnLog::commit(const ExchangeRef& exchange) noexcept {
   if (!e.decide(ti, exchange.ticket, s, ph_committing)) {
     const u64 again = x.state.load(mo_acquire);
     e.advance(ti, now);
-    return ex_phase(again) == ph_expiring || ex_phase(again) == ph_expired ? LogStatus::expired
-                                                                           : LogStatus::finished;
+    if (ex_phase(again) == ph_expiring || ex_phase(again) == ph_expired) return LogStatus::expired;
+    if (fence != 0 && fence < e.thread_at(ti).max_fence.load(mo_acquire)) return LogStatus::stale_fence;
+    return LogStatus::finished;
   }
   WEFT_RACE_POINT("turn_log.commit.after");
   e.advance(ti, now);
@@ -1239,9 +1353,11 @@ LogStatus TurnLog::trim_thread(const Id& thread, std::uint64_t through_ticket) n
   WEFT_RACE_POINT("turn_log.trim.before");
   ThreadSlot& t = e.thread_at(ti);
   e.advance(ti, clock_.now());
-  // Only a finished prefix can leave [T8].
-  const u64 limit = std::min<u64>(through_ticket, t.visible_through.load(mo_acquire));
-  LogEngine::raise(t.trimmed_through, limit);
+  // Only a finished prefix can leave, and not while an exchange of the
+  // thread is open: its context is every turn before it [T7, T8].
+  const u64 visible = t.visible_through.load(mo_acquire);
+  if (t.next_ticket.load(mo_acquire) - 1 != visible) return LogStatus::busy;
+  LogEngine::raise(t.trimmed_through, std::min<u64>(through_ticket, visible));
   WEFT_RACE_POINT("turn_log.trim.after");
   return LogStatus::ok;
 }

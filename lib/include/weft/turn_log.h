@@ -68,8 +68,10 @@
 // ## Fencing [T9]
 //
 // begin_exchange() may carry a fencing token (from the LockTable). The thread
-// keeps the highest token seen; commit() refuses an exchange whose token is
-// lower (stale_fence) and aborts it: none of its turns appear. Token 0 means
+// keeps the highest token seen. A begin with a newer token aborts every open
+// exchange of the thread with an older one (their commit CAS can then never
+// win), and commit() refuses an exchange whose token is lower: append and
+// commit answer stale_fence, and none of its turns appear. Token 0 means
 // "not fenced" and is never stale.
 //
 // ## Retention [T8]
@@ -336,12 +338,16 @@ class TurnLog {
                          Snapshot* snapshot, std::uint64_t timeout_ns) noexcept;
   /// Visits every committed, visible record in log order from the oldest
   /// retained one (for export and persistence): `visit(context, view)`
-  /// returns false to stop. Pinned while it runs. Returns ok or not_initialized.
+  /// returns false to stop. Pinned while it runs. Each record is judged
+  /// visible when it is visited, so while exchanges keep committing the visit
+  /// is not a snapshot across threads: use snapshot() per thread for one.
   LogStatus for_each_committed(bool (*visit)(void* context, const TurnView& view),
                                void* context) noexcept;
   /// Trims the thread's history up to and including `through_ticket` (a
-  /// prefix; clamped to the finished prefix). Memory is reclaimed when the
-  /// segments are recycled.
+  /// prefix; clamped to the finished prefix). `busy` (nothing trimmed) while
+  /// an exchange of the thread is open: its context is every turn before it.
+  /// Memory is reclaimed when the segments are recycled. A trim concurrent
+  /// with a begin on the same thread takes effect before that begin.
   LogStatus trim_thread(const Id& thread, std::uint64_t through_ticket) noexcept;
   /// The counters.
   [[nodiscard]] LogStats stats() const noexcept;
