@@ -84,8 +84,16 @@ TEST_F(Hooks, malformed_actions_and_a_full_registry_are_refused) {
   wait_without_latch.kind = hooks::ActionKind::wait;
   EXPECT_EQ(hooks::install("x", wait_without_latch), -1);
   EXPECT_EQ(hooks::install(nullptr, hooks::Action{}), -1);
-  for (int i = 0; i < hooks::actions_max; i++) ASSERT_GE(hooks::count_at("fill"), 0);
-  EXPECT_EQ(hooks::count_at("one too many"), -1);
+  hooks::Action count;
+  for (int i = 0; i < hooks::actions_max; i++) ASSERT_GE(hooks::install("fill", count), 0);
+  EXPECT_EQ(hooks::install("one too many", count), -1);
+}
+
+TEST_F(Hooks, a_huge_timeout_waits_instead_of_timing_out_at_once) {
+  hooks::Latch open_soon(1);
+  std::thread opener([&] { open_soon.count_down(); });
+  EXPECT_TRUE(open_soon.wait_for(~0ULL));  // "forever" is clamped, not overflowed
+  opener.join();
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ constexpr OwnerId bob = 22;
 constexpr OwnerId carol = 33;
 
 using L1_exclusion = LockTableTest;
+using LockTableApi_ = LockTableTest;
 
 TEST_F(L1_exclusion, second_exclusive_acquire_is_busy_and_names_the_holder) {
   const auto first = table.try_acquire(key(1), alice, LockMode::exclusive, lease);
@@ -41,6 +42,16 @@ TEST_F(L1_exclusion, shared_holders_coexist_and_exclude_an_exclusive_one) {
   EXPECT_EQ(c.status, LockStatus::busy);
   EXPECT_EQ(c.holder_mode, LockMode::shared);
   EXPECT_EQ(table.inspect(key(1)).count, 2u);
+}
+
+TEST_F(LockTableApi_, inspect_says_whether_its_view_is_consistent) {
+  EXPECT_EQ(table.inspect(key(1)).status, LockStatus::ok);  // free: a consistent "not held"
+  EXPECT_FALSE(table.inspect(key(1)).held);
+  (void)table.try_acquire(key(1), alice, LockMode::exclusive, lease);
+  EXPECT_EQ(table.inspect(key(1)).status, LockStatus::ok);
+  EXPECT_TRUE(table.inspect(key(1)).held);
+  LockTable none;
+  EXPECT_EQ(none.inspect(key(1)).status, LockStatus::not_initialized);
 }
 
 TEST_F(L1_exclusion, exclusive_holder_excludes_shared_requests_of_others) {

@@ -3,6 +3,7 @@
 #include <chrono>
 
 namespace weft {
+inline namespace WEFT_SEAM_NS {
 namespace {
 
 std::uint64_t read_steady(void*) noexcept {
@@ -32,4 +33,5 @@ std::uint64_t ManualClock::set(std::uint64_t t_ns) noexcept {
 
 Clock ManualClock::clock() noexcept { return Clock{&read_manual, this}; }
 
+}  // inline namespace WEFT_SEAM_NS
 }  // namespace weft

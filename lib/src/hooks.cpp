@@ -5,8 +5,11 @@
 // store of `armed` (pairing H1); hit() reads `armed` with acquire before it
 // reads the fields. The fast path reads `armed_count` relaxed, so a build with
 // no action installed adds no happens-before edge between threads.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -29,6 +32,25 @@ std::atomic<int> armed_count{0};
 std::atomic<std::uint64_t> timeout_count{0};
 thread_local int current_actor = 0;
 
+// Longest wait or delay honoured (a day): larger values, "forever" included,
+// are clamped instead of overflowing the clock arithmetic.
+constexpr std::uint64_t wait_ns_max = 86'400'000'000'000ULL;
+
+std::chrono::nanoseconds clamp_ns(std::uint64_t ns) {
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(std::min(ns, wait_ns_max)));
+}
+
+// The helpers' install must not fail silently: a missing pause would let a
+// test pass without the interleaving it claims to force.
+int must(int handle, const char* what, const char* tag) noexcept {
+  if (handle < 0) {
+    std::fprintf(stderr, "weft::hooks: cannot install %s at '%s' (registry full or bad action)\n", what,
+                 tag != nullptr ? tag : "(null)");
+    std::abort();
+  }
+  return handle;
+}
+
 bool tag_matches(const char* installed, const char* hit_tag) noexcept {
   return installed == hit_tag || std::strcmp(installed, hit_tag) == 0;
 }
@@ -47,7 +69,7 @@ void fire(const Action& action, const char* tag) noexcept {
       action.callback(action.context, tag);
       break;
     case ActionKind::delay:
-      std::this_thread::sleep_for(std::chrono::nanoseconds(action.delay_ns));
+      std::this_thread::sleep_for(clamp_ns(action.delay_ns));
       break;
     case ActionKind::count:
       break;
@@ -65,7 +87,7 @@ void Latch::count_down() noexcept {
 
 bool Latch::wait_for(std::uint64_t timeout_ns) noexcept {
   std::unique_lock<std::mutex> lock(mutex_);
-  return opened_.wait_for(lock, std::chrono::nanoseconds(timeout_ns),
+  return opened_.wait_for(lock, clamp_ns(timeout_ns),
                           [this] { return count_ == 0; });
 }
 
@@ -100,7 +122,7 @@ int pause_at(const char* tag, Latch* latch, int actor) noexcept {
   action.latch = latch;
   action.actor = actor;
   action.times = 1;
-  return install(tag, action);
+  return must(install(tag, action), "pause_at", tag);
 }
 
 int signal_at(const char* tag, Latch* latch, int actor) noexcept {
@@ -109,7 +131,7 @@ int signal_at(const char* tag, Latch* latch, int actor) noexcept {
   action.latch = latch;
   action.actor = actor;
   action.times = 1;
-  return install(tag, action);
+  return must(install(tag, action), "signal_at", tag);
 }
 
 int call_at(const char* tag, Callback callback, void* context, int actor) noexcept {
@@ -118,13 +140,13 @@ int call_at(const char* tag, Callback callback, void* context, int actor) noexce
   action.callback = callback;
   action.context = context;
   action.actor = actor;
-  return install(tag, action);
+  return must(install(tag, action), "call_at", tag);
 }
 
 int count_at(const char* tag) noexcept {
   Action action;
   action.kind = ActionKind::count;
-  return install(tag, action);
+  return must(install(tag, action), "count_at", tag);
 }
 
 std::uint64_t hits(int handle) noexcept {

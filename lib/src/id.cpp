@@ -4,6 +4,7 @@
 #include "weft/id.h"
 
 namespace weft {
+inline namespace WEFT_SEAM_NS {
 namespace {
 
 constexpr std::uint64_t c1 = 0x87C37B91114253D5ULL;
@@ -60,4 +61,5 @@ Id murmur3_x64_128(const void* bytes, std::size_t length, std::uint32_t seed) no
   return Id{h1, h2};
 }
 
+}  // inline namespace WEFT_SEAM_NS
 }  // namespace weft

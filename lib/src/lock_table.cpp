@@ -12,6 +12,7 @@
 #include "detail/mutants.h"
 
 namespace weft {
+inline namespace WEFT_SEAM_NS {
 namespace {
 
 using u64 = std::uint64_t;
@@ -120,7 +121,11 @@ bool read_view(const Slot& slot, View& view) {
 // Counts down the attempts one call may make (LockTable::attempts_max).
 struct Budget {
   u32 left = LockTable::attempts_max;
-  bool spend() { return left-- > 0; }
+  bool spend() {
+    if (left == 0) return false;
+    left--;
+    return true;
+  }
 };
 
 // What a scan of the probe window found for a key.
@@ -671,6 +676,7 @@ LockInfo LockTable::inspect(const Id& key) noexcept {
   LockEngine engine(region_);
   Budget budget;
   const Scan scan = engine.find_held(key, budget);
+  info.status = scan.kind == Scan::contended ? LockStatus::contended : LockStatus::ok;
   if (scan.kind != Scan::found) return info;
   const View& view = scan.view;
   info.held = true;
@@ -697,4 +703,5 @@ LockStats LockTable::stats() const noexcept {
   return s;
 }
 
+}  // inline namespace WEFT_SEAM_NS
 }  // namespace weft

@@ -30,6 +30,7 @@
 #include "weft/atomic.h"
 
 namespace weft {
+inline namespace WEFT_SEAM_NS {
 namespace {
 
 using u64 = std::uint64_t;
@@ -1383,4 +1384,5 @@ LogStats TurnLog::stats() const noexcept {
   return s;
 }
 
+}  // inline namespace WEFT_SEAM_NS
 }  // namespace weft

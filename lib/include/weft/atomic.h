@@ -33,6 +33,18 @@
 #include "weft/sim/atomic.h"
 #endif
 
+// Every seam compiles weft into its own inline namespace, so objects built
+// with different seams can share a binary without one silently replacing
+// the other's functions (weft::LockTable is weft::seam_hooks::LockTable in a
+// hooks build, and so on). Callers never write the inline name.
+#if defined(WEFT_SEAM_HOOKS)
+#define WEFT_SEAM_NS seam_hooks
+#elif defined(WEFT_SEAM_SIM)
+#define WEFT_SEAM_NS seam_sim
+#else
+#define WEFT_SEAM_NS seam_production
+#endif
+
 namespace weft {
 
 #if defined(WEFT_SEAM_SIM)

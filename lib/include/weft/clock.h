@@ -9,6 +9,7 @@
 #include "weft/atomic.h"
 
 namespace weft {
+inline namespace WEFT_SEAM_NS {
 
 /// A monotonic clock as a function pointer and its context (C-compatible, no
 /// virtual call). `now_ns` must never go backwards and must be safe to call
@@ -50,4 +51,5 @@ class ManualClock {
   weft::atomic<std::uint64_t> now_ns_;
 };
 
+}  // inline namespace WEFT_SEAM_NS
 }  // namespace weft

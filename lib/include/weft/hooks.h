@@ -84,8 +84,8 @@ struct Action {
   Latch* latch = nullptr;    ///< for wait / signal
   Callback callback = nullptr;  ///< for callback
   void* context = nullptr;      ///< passed to callback
-  std::uint64_t delay_ns = 0;   ///< for delay
-  std::uint64_t timeout_ns = 10'000'000'000ULL;  ///< for wait
+  std::uint64_t delay_ns = 0;   ///< for delay (clamped to a day)
+  std::uint64_t timeout_ns = 10'000'000'000ULL;  ///< for wait (clamped to a day)
 };
 
 /// Most actions installed at once; install() returns -1 beyond it.
@@ -96,6 +96,11 @@ inline constexpr int actions_max = 64;
 /// is full or the action is malformed (wait/signal without latch, callback
 /// without function).
 [[nodiscard]] int install(const char* tag, const Action& action) noexcept;
+// The helpers below abort with a message if the action cannot be installed
+// (a full registry): a missing pause must never let a test pass silently.
+// Actor ids: every thread starts as actor 0, the controlling thread too, so
+// give orchestrated threads ids from 1 and keep 0 for "anyone else".
+
 /// The thread `actor` waits on `latch` the first time it reaches `tag`.
 int pause_at(const char* tag, Latch* latch, int actor = any_actor) noexcept;
 /// The thread `actor` counts `latch` down the first time it reaches `tag`.

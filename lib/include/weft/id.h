@@ -5,7 +5,10 @@
 #include <cstdint>
 #include <string_view>
 
+#include "weft/atomic.h"
+
 namespace weft {
+inline namespace WEFT_SEAM_NS {
 
 /// A 128-bit identifier. A UUID fits (`hi` = its first 8 bytes read as a
 /// big-endian integer, `lo` = the last 8); strings map to one through
@@ -45,4 +48,5 @@ struct Id {
   return x;
 }
 
+}  // inline namespace WEFT_SEAM_NS
 }  // namespace weft

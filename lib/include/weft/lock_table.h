@@ -91,8 +91,9 @@
 // probe window's capacity; L6 the exclusive holder re-acquiring gets depth+1;
 // L7 request_cancel raises a flag the holder polls, cleared on release;
 // L8 a full window gives table_full, released and expired slots are reused
-// (versioned words, no ABA); L9 every operation takes effect at one CAS or
-// store of the state word, with the clock read once per call.
+// (versioned words, no ABA); L9 every operation takes effect at one CAS,
+// store or (for results that change nothing) load of the state word, with
+// the clock read once per call.
 //
 // ## Progress and bounds
 //
@@ -103,9 +104,12 @@
 // bounded by `attempts_max`; a retry happens only when another thread changed
 // the slot. Exhausting a bound returns `contended` and changes nothing.
 // Holders that die are handled by expiry (their lease ends). A thread that
-// dies inside the few stores between claiming and publishing leaves its slot
-// in transition; that matters only for regions shared between processes, and
-// is taken up by the durability work (crash recovery rebuilds the table).
+// stops inside the few stores of a transition (claiming/keyed, or the
+// `writing` bit of a renew or reentry) makes calls on that one key wait for
+// it, up to transition_spins_max yields each, then answer `contended`; a
+// process killed there leaves the key in transition. That matters only for
+// regions shared between processes, and is taken up by the durability work
+// (crash recovery rebuilds the table).
 #pragma once
 
 #include <cstddef>
@@ -116,6 +120,7 @@
 #include "weft/id.h"
 
 namespace weft {
+inline namespace WEFT_SEAM_NS {
 
 /// Identifies who holds a lease (a request, worker or process). 0 is invalid.
 using OwnerId = std::uint64_t;
@@ -135,13 +140,16 @@ enum class [[nodiscard]] LockStatus : std::uint8_t {
   ok = 0,            ///< init / attach / create / request_cancel / poll succeeded
   acquired,          ///< try_acquire: the caller holds the session (token, depth)
   busy,              ///< try_acquire: held by someone else (see holder fields)
-  table_full,        ///< try_acquire: every slot of the key's probe window is held
+  table_full,        ///< try_acquire: every slot of the key's probe window is held or
+                     ///< being claimed (a claim may still back out: worth a retry)
   released,          ///< release: done (depth_left tells what remains)
   renewed,           ///< renew: the lease now ends at deadline_ns
   not_held,          ///< release / renew / cancel: the session has no holder
-  stale,             ///< the token is older than the session's current holder's,
-                     ///< or (renew) the lease already expired
-  not_owner,         ///< the token was never this session's
+  stale,             ///< the token is older than the session's current holder's
+                     ///< (tokens are table-wide: an older token of another session
+                     ///< reads as stale too), or (renew) the lease already expired
+  not_owner,         ///< the token is newer than the current holder's: never this
+                     ///< session's
   too_many_holders,  ///< try_acquire: depth or shared holders at holders_max
   invalid_argument,  ///< zero owner, zero or huge lease, zero token, bad mode
   contended,         ///< a documented retry bound ran out; nothing changed; retry
@@ -185,6 +193,10 @@ struct [[nodiscard]] CancelPoll {
 
 /// A consistent view of one session (inspect()).
 struct LockInfo {
+  /// ok: the fields below are one consistent view; contended: another
+  /// thread's transition of this key outlasted the wait bound (retry);
+  /// not_initialized: no region.
+  LockStatus status = LockStatus::not_initialized;
   bool held = false;           ///< false: nobody holds the session
   LockMode mode = LockMode::exclusive;  ///< held: how
   OwnerId owner = 0;           ///< held: owner of the (first) holder
@@ -228,7 +240,7 @@ class LockTable {
   /// a slot the call was working on.
   static constexpr std::uint32_t attempts_max = 4096;
   /// Bound on the spins (each yields the CPU) a call waits for another
-  /// thread's acquire of the *same* key to leave the keyed state.
+  /// thread's transition of the *same* key (keyed, or the writing bit) to end.
   static constexpr std::uint32_t transition_spins_max = 1u << 20;
   /// Required alignment of a region (slots are cache lines).
   static constexpr std::size_t region_alignment = 64;
@@ -257,9 +269,15 @@ class LockTable {
   /// Allocates a region once (the only allocation) and formats it.
   LockStatus create(const Config& config, Clock clock) noexcept;
 
-  /// Tries to take `key` for `owner` in `mode` for `lease_ns`. Never blocks on
-  /// a holder. Returns acquired (token, depth), busy (holder, until),
-  /// table_full, too_many_holders, invalid_argument, contended.
+  /// Tries to take `key` for `owner` in `mode` for `lease_ns`. Never waits for
+  /// a lease: a held session is `busy` at once. It waits (bounded) only for
+  /// another thread that is a few stores into acquiring, taking over or
+  /// extending the same key. Returns acquired (token, depth), busy (holder,
+  /// until), table_full, too_many_holders, invalid_argument, contended.
+  /// Reentrancy is by owner id: give each concurrent request its own owner id
+  /// (two requests sharing one would both get the session). An expired lease
+  /// of another session in the window may be reclaimed to make room, even by
+  /// a call that ends busy or contended; its holder then reads not_held.
   /// The exclusive holder re-acquiring (any mode) nests: same token, depth+1,
   /// deadline = max(deadline, now + lease). A shared request joins shared
   /// holders: same token, count+1. An expired lease is taken over: new token.
@@ -275,7 +293,8 @@ class LockTable {
   LockStatus request_cancel(const Id& key) noexcept;
   /// Lets the holder with `token` see whether cancel was requested.
   CancelPoll poll_cancel(const Id& key, Token token) noexcept;
-  /// A consistent view of `key`'s slot (for diagnostics and tests).
+  /// A consistent view of `key`'s slot (for diagnostics and tests); see
+  /// LockInfo::status.
   [[nodiscard]] LockInfo inspect(const Id& key) noexcept;
   /// The counters.
   [[nodiscard]] LockStats stats() const noexcept;
@@ -295,4 +314,5 @@ class LockTable {
   std::unique_ptr<unsigned char, Owned> owned_;
 };
 
+}  // inline namespace WEFT_SEAM_NS
 }  // namespace weft

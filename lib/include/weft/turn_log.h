@@ -97,6 +97,7 @@
 #include "weft/lock_table.h"
 
 namespace weft {
+inline namespace WEFT_SEAM_NS {
 
 /// Who wrote a turn.
 enum class Role : std::uint8_t { user = 1, assistant = 2, system = 3, tool = 4 };
@@ -365,4 +366,5 @@ class TurnLog {
   std::unique_ptr<unsigned char, Owned> owned_;
 };
 
+}  // inline namespace WEFT_SEAM_NS
 }  // namespace weft

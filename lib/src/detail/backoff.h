@@ -10,7 +10,9 @@
 #include "weft/sim/sim.h"
 #endif
 
-namespace weft::detail {
+namespace weft {
+inline namespace WEFT_SEAM_NS {
+namespace detail {
 
 /// Called once per iteration of a bounded spin: a CPU pause for the first
 /// iterations (the other thread is usually a few stores from done), then a
@@ -36,4 +38,6 @@ inline void backoff(std::uint32_t spin) noexcept {
   std::this_thread::yield();
 }
 
-}  // namespace weft::detail
+}  // namespace detail
+}  // inline namespace WEFT_SEAM_NS
+}  // namespace weft
