@@ -324,7 +324,11 @@ struct LogEngine {
       for (u32 attempt = 0; attempt < 4; attempt++) {  // bound: busy -> written -> flipped
         const u64 kind = rec_kind(s);
         if (kind == rec_committed || kind == rec_aborted || kind == rec_empty) break;
+#if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_PUBLISH_BEFORE_PAYLOAD)
+        (void)0;  // MUTANT: commit publishes a record its writer is still writing
+#else
         if (commit && kind != rec_written) break;  // commit never publishes a busy record
+#endif
         const u64 flipped = rec_state(commit ? rec_committed : rec_aborted, rec_payload_offset(s));
         if (r.state.compare_exchange_strong(s, flipped, mo_acq_rel)) break;  // R1
       }
@@ -1115,23 +1119,9 @@ LogStatus TurnLog::append(const ExchangeRef& exchange, Role role, const void* pa
   if (const LogStatus st = begin_turn(exchange, role, payload_bytes, &writer, flags); st != LogStatus::ok) {
     return st;
   }
-#if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_PUBLISH_BEFORE_PAYLOAD)
-  // MUTANT: the record is published first, its bytes written after.
-  const unsigned char* bytes = static_cast<const unsigned char*>(payload);
-  const u64 position = writer.position_;
-  const LogStatus st = writer.finish();
-  if (st == LogStatus::ok && payload_bytes != 0) {
-    LogEngine e(region_, clock_);
-    RecordHeader& r = e.record(LogEngine::position_seq(position), LogEngine::position_index(position));
-    std::memcpy(e.payload(LogEngine::position_seq(position), rec_payload_offset(r.state.load(mo_relaxed))),
-                bytes, payload_bytes);
-    r.meta.store((r.meta.load(mo_relaxed) & ~u64{0xFFFFFFFF}) | payload_bytes, mo_relaxed);
-  }
-  return st;
-#else
   if (payload_bytes != 0) (void)writer.write(payload, payload_bytes);
   return writer.finish();
-#endif
+
 }
 
 LogStatus TurnLog::commit(const ExchangeRef& exchange) noexcept {

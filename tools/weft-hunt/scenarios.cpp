@@ -382,6 +382,76 @@ void s1_d(sim::Run& run) {
   run.check([w] { return final_check(w, 1, false); });
 }
 
+// S1.f (S1.d's "in the middle of writing a turn", with parallel tool
+// calls): a tool thread streams a tool turn into the exchange while the
+// request handler answers and commits without waiting for it. A turn is
+// visible whole or not at all; a turn whose append said ok is visible once
+// its exchange committed.
+void s1_f(sim::Run& run) {
+  struct World {
+    TurnWorld turns;
+    ExchangeRef x{};
+    LogStatus tool = LogStatus::not_initialized;
+    LogStatus committed = LogStatus::not_initialized;
+    explicit World(sim::Run& r) : turns(r, small_log()) {}
+  };
+  auto* w = run.own(new World(run));
+  const BeginResult b = w->turns.log.begin_exchange(w->turns.convs[0], Id{0xAE, 1}, BeginPolicy::queue);
+  w->x = b.exchange;
+  const std::string q = "question";
+  (void)w->turns.log.append(w->x, Role::user, q.data(), q.size());
+  run.thread("tool-call", [w] {
+    const std::string text = "tool result: 42 rows";
+    TurnWriter stream;
+    LogStatus st = w->turns.log.begin_turn(w->x, Role::tool, text.size(), &stream);
+    if (st == LogStatus::ok) {
+      (void)stream.write(text.data(), 5);
+      WEFT_RACE_POINT("service.tool_streaming");
+      (void)stream.write(text.data() + 5, text.size() - 5);
+      st = stream.finish();
+    }
+    w->tool = st;
+  });
+  run.thread("request", [w] {
+    const std::string a = "answer";
+    (void)w->turns.log.append(w->x, Role::assistant, a.data(), a.size());
+    WEFT_RACE_POINT("service.before_commit");
+    w->committed = w->turns.log.commit(w->x);
+  });
+  run.thread("reader", [w] {  // the client polls the conversation meanwhile
+    for (int round = 0; round < 4; round++) {
+      TurnView views[8];
+      Snapshot snap;
+      if (w->turns.log.snapshot(w->turns.convs[0], views, 8, &snap) != LogStatus::ok) continue;
+      for (std::size_t i = 0; i < snap.size(); i++) {
+        const std::string text(reinterpret_cast<const char*>(views[i].payload), views[i].payload_bytes);
+        if (views[i].role == Role::tool && text != "tool result: 42 rows") {
+          w->turns.fail("T4: a reader saw a half-written tool turn: '" + text + "'");
+        }
+      }
+      WEFT_RACE_POINT("service.reader_polls");
+    }
+  });
+  run.check([w] {
+    if (!w->turns.violation.empty()) return w->turns.violation;
+    TurnView views[8];
+    Snapshot snap;
+    if (w->turns.log.snapshot(w->turns.convs[0], views, 8, &snap) != LogStatus::ok) return std::string("snapshot failed");
+    bool tool_seen = false;
+    for (std::size_t i = 0; i < snap.size(); i++) {
+      const std::string text(reinterpret_cast<const char*>(views[i].payload), views[i].payload_bytes);
+      if (views[i].role == Role::tool) {
+        tool_seen = true;
+        if (text != "tool result: 42 rows") return "T4: a half-written tool turn is visible: '" + text + "'";
+      }
+    }
+    if (w->committed == LogStatus::ok && w->tool == LogStatus::ok && !tool_seen) {
+      return std::string("T1: the tool turn's append said ok but the committed exchange lacks it");
+    }
+    return std::string();
+  });
+}
+
 // S1.e: two requests; whichever finishes writing first, the history is in
 // ticket order.
 void s1_e(sim::Run& run) {
@@ -412,8 +482,10 @@ void s2_sessions(sim::Run& run) {
       if (r.depth == 1) critical_section(w, 0);
       (void)w->renew(0, r.token, second);
       (void)w->release(0, r.token);
+      (void)w->release(0, r.token);  // a retried request releases again (S2.g)
     } else {
       (void)w->cancel(0);
+      (void)w->release(0, 1);  // a confused client releases with someone's old token
     }
   });
   run.thread("read", [w] {
@@ -549,6 +621,7 @@ std::vector<Scenario> all_scenarios() {
       {"S1.c", "cleanup trims and recycles while a request and a reader are in flight", "T1 T4 T8", s1_c, 0},
       {"S1.d", "a request dies after its question, another streams its answer", "T1 T4 T10", s1_d, second / 4},
       {"S1.e", "three requests finish writing in any order", "T1 T3 T7", s1_e, 0},
+      {"S1.f", "a tool call streams a turn while the request commits", "T1 T4", s1_f, 0},
       {"S2", "edits, reads, renewals and cancels on one session and a neighbour", "L1-L9", s2_sessions, 400},
       {"S2.f", "a holder vanishes, its lease expires, it releases late", "L2 L3 L4 L9", s2_f, 400},
       {"S3", "three workers insert one trace id at once", "T2", s3, 0},

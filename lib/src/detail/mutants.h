@@ -8,7 +8,7 @@
 //   RELEASE_WITHOUT_OWNER_CHECK   L2       release frees the session whatever the token
 //   EXPIRY_WITHOUT_FENCING_BUMP   L3, T9   a takeover keeps the expired holder's token
 //   CLEANUP_IGNORES_PINS          S1.c, T8 recycling reuses a segment a reader pins
-//   PUBLISH_BEFORE_PAYLOAD        T4       a turn is published before its bytes are written
+//   PUBLISH_BEFORE_PAYLOAD        S1.f, T4 commit publishes a turn whose bytes are still being written
 //   VISIBLE_BEFORE_PREDECESSORS   T3, T7   exchange k shows before exchange k-1 finished
 //   SLOT_REUSE_ABA                L8, L2   slot state words are not versioned
 #pragma once
