@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Builds every preset (release, asan, tsan, hooks) and runs every test in
-# each, then installs the release build and builds the consumer project
-# against it with find_package(weft). Ends with one line: "N passed, N failed".
+# Builds every preset (release, asan, tsan, hooks, sim) and runs every test in
+# each (the sim preset includes a short weft-hunt), installs the release
+# build and builds the consumer project against it with find_package(weft),
+# and proves the bug zoo: weft-hunt catches each of the eight mutants. Ends
+# with one line: "N passed, N failed".
 #
-#   bash ci/test.sh              all presets
-#   bash ci/test.sh release tsan only these
+#   bash ci/test.sh              all presets, then the bug zoo
+#   bash ci/test.sh release tsan only these presets (no bug zoo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/deps.sh
 
 presets=("$@")
-[ ${#presets[@]} -eq 0 ] && presets=(release asan tsan hooks)
+zoo=0
+if [ ${#presets[@]} -eq 0 ]; then
+  presets=(release asan tsan hooks sim)
+  zoo=1
+fi
 passed=0
 failed=0
 summary=()
@@ -51,6 +57,20 @@ if printf '%s\n' "${presets[@]}" | grep -qx release; then
     failed=$((failed + 1))
     summary+=("consumer: 0 passed, 1 failed")
   fi
+fi
+
+if [ "$zoo" = 1 ]; then
+  echo "=== bug zoo: weft-hunt must catch every mutant"
+  set +e
+  bash ci/bug-zoo.sh | tee build/bug-zoo.log
+  set -e
+  zoo_caught=$(grep -oE '[0-9]+ caught' build/bug-zoo.log | tail -1 | grep -oE '^[0-9]+')
+  zoo_missed=$(grep -oE '[0-9]+ missed' build/bug-zoo.log | tail -1 | grep -oE '^[0-9]+')
+  zoo_caught=${zoo_caught:-0}
+  zoo_missed=${zoo_missed:-8}
+  passed=$((passed + zoo_caught))
+  failed=$((failed + zoo_missed))
+  summary+=("bug zoo: $zoo_caught mutants caught, $zoo_missed missed")
 fi
 
 echo "=== summary"

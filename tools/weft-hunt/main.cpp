@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   bool list = false;
   bool expect_violation = false;
   bool determinism = false;
+  std::uint32_t detect_runs = 0;
   app.add_option("--budget", budget, "schedules per scenario and strategy")->capture_default_str();
   app.add_option("--strategy", strategies, "random, pct, exhaustive (repeat or comma-separate)")
       ->delimiter(',')->capture_default_str();
@@ -84,6 +85,9 @@ int main(int argc, char** argv) {
   app.add_option("--trace-json", trace_json, "write the first failure as a Chrome trace (Perfetto, chrome://tracing)");
   app.add_flag("--list", list, "list the scenarios and exit");
   app.add_flag("--check-determinism", determinism, "run every schedule twice and compare the traces");
+  app.add_option("--detect-runs", detect_runs,
+                 "bug zoo: run each scenario/strategy from this many seeds and print the median "
+                 "number of schedules to the first violation");
   app.add_flag("--expect-violation", expect_violation,
                "exit 0 only if a violation is found (for mutant builds: proves the hunt catches the bug)");
   CLI11_PARSE(app, argc, argv);
@@ -117,6 +121,36 @@ int main(int argc, char** argv) {
   }
   if (!replay.empty()) chosen = {weft::sim::Strategy::replay};
 
+  if (detect_runs > 0) {
+    // Median schedules to first detection, over `detect_runs` seeds.
+    std::printf("%-8s %-11s %8s %18s\n", "scenario", "strategy", "found", "median schedules");
+    bool any = false;
+    for (const auto& scenario : scenarios) {
+      for (weft::sim::Strategy strategy : chosen) {
+        std::vector<std::uint64_t> firsts;
+        for (std::uint32_t run = 0; run < detect_runs; run++) {
+          weft::sim::Options options;
+          options.strategy = strategy;
+          options.seed = seed + static_cast<std::uint64_t>(run) * 1'000'003ULL;
+          options.schedules = budget;
+          options.pct_depth = pct_depth;
+          options.preemption_bound = preemptions;
+          options.time_step_max_ns = scenario.time_step_max_ns;
+          options.minimise = false;
+          const weft::sim::Report r = weft::sim::explore(scenario.program, options);
+          if (r.violations != 0) firsts.push_back(r.schedules);
+          if (strategy == weft::sim::Strategy::exhaustive) break;  // deterministic: one run
+        }
+        std::sort(firsts.begin(), firsts.end());
+        const std::uint32_t runs = strategy == weft::sim::Strategy::exhaustive ? 1 : detect_runs;
+        char median[32] = "-";
+        if (!firsts.empty()) std::snprintf(median, sizeof median, "%llu", static_cast<unsigned long long>(firsts[firsts.size() / 2]));
+        std::printf("%-8s %-11s %4zu/%-3u %18s\n", scenario.id.c_str(), weft::sim::to_string(strategy), firsts.size(), runs, median);
+        any = any || !firsts.empty();
+      }
+    }
+    return any ? 0 : 1;
+  }
   std::printf("weft-hunt: %zu scenarios x %zu strategies, budget %llu schedules each, seed %llu\n",
               scenarios.size(), chosen.size(), static_cast<unsigned long long>(budget),
               static_cast<unsigned long long>(seed));
