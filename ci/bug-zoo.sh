@@ -17,7 +17,7 @@ zoo=(
   "check_then_insert:S3"
   "task_check_then_create:S4.b"
   "release_without_owner_check:S2,S2.f"
-  "expiry_without_fencing_bump:S2.f"
+  "expiry_without_fencing_bump:S2.f,S2.f+T9"
   "cleanup_ignores_pins:S1.c"
   "publish_before_payload:S1.f"
   "visible_before_predecessors:S1.a"

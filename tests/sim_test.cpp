@@ -4,6 +4,7 @@
 // terminates with a count, and virtual time drives lease expiry.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "weft/atomic.h"
@@ -125,6 +126,24 @@ TEST(sim, virtual_time_expires_a_lease_without_waiting) {
       },
       options);
   EXPECT_EQ(report.violations, 0u) << report.failure;
+}
+
+TEST(sim_death, a_crash_inside_simulated_code_prints_the_schedule_so_far) {
+  sim::Options options;
+  options.schedules = 1;
+  EXPECT_DEATH(
+      {
+        (void)sim::explore(
+            [](sim::Run& run) {
+              auto* flag = run.own(new weft::atomic<int>(0));
+              run.thread("crasher", [flag] {
+                flag->store(1);
+                std::abort();
+              });
+            },
+            options);
+      },
+      "schedule so far: v1:");
 }
 
 }  // namespace

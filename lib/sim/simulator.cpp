@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <csignal>
+#include <unistd.h>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -333,6 +335,43 @@ class Simulator {
 namespace {
 thread_local Simulator* current = nullptr;
 
+// Crash reports: a signal inside simulated code prints the schedule so far
+// (best effort: the process is going down anyway), then dies as it would.
+const std::vector<Choice>* crashing_choices = nullptr;
+
+extern "C" void on_crash(int signal_number) {
+  char text[4096];
+  int n = std::snprintf(text, sizeof text, "\nweft::sim: signal %d inside simulated code; schedule so far: v1:",
+                        signal_number);
+  if (crashing_choices != nullptr) {
+    const std::vector<Choice>& c = *crashing_choices;
+    for (std::size_t i = 0; i < c.size() && n < static_cast<int>(sizeof text) - 32;) {
+      std::size_t j = i + 1;
+      while (j < c.size() && c[j].thread == c[i].thread && c[j].advance_ns == 0) j++;
+      if (c[i].advance_ns != 0) n += std::snprintf(text + n, sizeof text - static_cast<std::size_t>(n), "@%llu,", static_cast<unsigned long long>(c[i].advance_ns));
+      n += std::snprintf(text + n, sizeof text - static_cast<std::size_t>(n), "%d*%zu,", c[i].thread, j - i);
+      i = j;
+    }
+  }
+  n += std::snprintf(text + n, sizeof text - static_cast<std::size_t>(n), "\n(replay it with Strategy::replay or weft-hunt --replay)\n");
+  if (write(STDERR_FILENO, text, static_cast<std::size_t>(n)) < 0) {}
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
+
+struct CrashReport {
+  explicit CrashReport(const std::vector<Choice>* choices) {
+    crashing_choices = choices;
+    for (int s : {SIGSEGV, SIGABRT, SIGFPE, SIGBUS, SIGILL}) previous_[index(s)] = std::signal(s, on_crash);
+  }
+  ~CrashReport() {
+    for (int s : {SIGSEGV, SIGABRT, SIGFPE, SIGBUS, SIGILL}) std::signal(s, previous_[index(s)]);
+    crashing_choices = nullptr;
+  }
+  static int index(int s) { return s == SIGSEGV ? 0 : s == SIGABRT ? 1 : s == SIGFPE ? 2 : s == SIGBUS ? 3 : 4; }
+  void (*previous_[5])(int) = {};
+};
+
 std::vector<ctx::fiber*>& graveyard() {
   static auto* fibers = new std::vector<ctx::fiber*>();  // never freed, on purpose
   return *fibers;
@@ -393,6 +432,7 @@ Simulator::Outcome Simulator::run_once(const std::function<void(Run&)>& program,
   }
   Simulator* outer = current;
   current = this;
+  const CrashReport crash_report(&out.choices);
   std::uint64_t hash = 1469598103934665603ULL;
   std::vector<int> runnable;
   int previous = -1;

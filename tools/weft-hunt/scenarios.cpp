@@ -523,6 +523,55 @@ void s2_f(sim::Run& run) {
   run.check([w] { return w->check(); });
 }
 
+// S2.f with the TurnLog (T9): a holder's lease runs out in the middle of its
+// exchange; a new holder takes the session over and begins with its newer
+// fencing token. The old holder's commit must not succeed once the newer
+// token has begun.
+void s2_f_fenced(sim::Run& run) {
+  struct World {
+    TurnWorld turns;
+    LockTable locks;
+    std::uint64_t sequence = 0;
+    std::uint64_t newer_begun_at = ~0ULL;
+    std::uint64_t old_commit_invoked_at = 0;
+    LogStatus old_commit = LogStatus::not_initialized;
+    explicit World(sim::Run& r) : turns(r, small_log()) {}
+  };
+  auto* w = run.own(new World(run));
+  LockTable::Config config;
+  config.capacity = 8;
+  (void)w->locks.create(config, run.clock());
+  const Id session{0xF3, 1};
+  run.thread("old-holder", [w, session] {
+    const AcquireResult lease = w->locks.try_acquire(session, 1, LockMode::exclusive, 1000);
+    if (lease.status != LockStatus::acquired) return;
+    const BeginResult b = w->turns.log.begin_exchange(w->turns.convs[0], Id{0xA0, 1}, BeginPolicy::queue, lease.token);
+    if (b.status != LogStatus::ok) return;
+    const std::string text = "old holder's write";
+    (void)w->turns.log.append(b.exchange, Role::user, text.data(), text.size());
+    WEFT_RACE_POINT("service.old_holder_slow");
+    w->old_commit_invoked_at = w->sequence++;
+    w->old_commit = w->turns.log.commit(b.exchange);
+  });
+  run.thread("new-holder", [w, session] {
+    sim::sleep_for(1500);
+    const AcquireResult lease = w->locks.try_acquire(session, 2, LockMode::exclusive, second);
+    if (lease.status != LockStatus::acquired) return;
+    const BeginResult b = w->turns.log.begin_exchange(w->turns.convs[0], Id{0xA0, 2}, BeginPolicy::queue, lease.token);
+    if (b.status != LogStatus::ok) return;
+    w->newer_begun_at = w->sequence++;
+    const std::string text = "new holder's write";
+    (void)w->turns.log.append(b.exchange, Role::user, text.data(), text.size());
+    (void)w->turns.log.commit(b.exchange);
+  });
+  run.check([w] {
+    if (w->old_commit == LogStatus::ok && w->newer_begun_at < w->old_commit_invoked_at) {
+      return std::string("T9: the old holder committed after a newer fencing token had begun");
+    }
+    return std::string();
+  });
+}
+
 // S3: three workers insert the same trace id at once: exactly one exchange,
 // the others get duplicate with its ticket.
 void s3(sim::Run& run) {
@@ -624,6 +673,7 @@ std::vector<Scenario> all_scenarios() {
       {"S1.f", "a tool call streams a turn while the request commits", "T1 T4", s1_f, 0},
       {"S2", "edits, reads, renewals and cancels on one session and a neighbour", "L1-L9", s2_sessions, 400},
       {"S2.f", "a holder vanishes, its lease expires, it releases late", "L2 L3 L4 L9", s2_f, 400},
+      {"S2.f+T9", "a holder's lease ends mid-exchange; its fence is refused", "T9 L3", s2_f_fenced, 400},
       {"S3", "three workers insert one trace id at once", "T2", s3, 0},
       {"S4.b", "two requests check-then-create one task while a neighbour moves", "L1 L8", s4_b, 0},
       {"S5", "three users, three sessions, three conversations at once", "T1 T6 L1", s5, 0},
