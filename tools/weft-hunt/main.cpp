@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <string>
@@ -47,7 +48,9 @@ void write_chrome_trace(const std::string& path, const Row& row) {
   bool first = true;
   for (std::size_t i = 0; i < row.report.failing_trace.size(); i++) {
     const weft::sim::Step& s = row.report.failing_trace[i];
-    const std::string name = s.tag != nullptr ? s.tag : std::string(s.file != nullptr ? s.file : "?") + ":" + std::to_string(s.line);
+    const char* file = s.file != nullptr ? s.file : "?";
+    if (const char* slash = std::strrchr(file, '/')) file = slash + 1;
+    const std::string name = s.tag != nullptr ? s.tag : std::string(file) + ":" + std::to_string(s.line);
     out << (first ? "" : ",\n") << "{\"name\":\"";
     for (char c : name) out << (c == '"' || c == '\\' ? '_' : c);
     out << "\",\"ph\":\"X\",\"pid\":1,\"tid\":" << s.thread << ",\"ts\":" << i << ",\"dur\":1,\"args\":{\"virtual_ns\":"
