@@ -54,6 +54,18 @@ for entry in "${zoo[@]}"; do
     failed=$((failed + 1))
   fi
 done
+# The same hunts on the unmutated build must be clean.
+if [ ${#only[@]} -eq 0 ]; then
+  cmake --preset sim >/dev/null
+  cmake --build --preset sim --target weft-hunt >/dev/null
+  all_scenarios=$(printf '%s\n' "${zoo[@]}" | cut -d: -f2 | tr ',' '\n' | sort -u | paste -sd, -)
+  if ./build/sim/tools/weft-hunt --scenario "$all_scenarios" --budget "$budget" > build/sim/zoo-clean.log 2>&1; then
+    echo "bug zoo: the unmutated build runs the same hunts clean ($all_scenarios, $budget schedules per strategy)"
+  else
+    echo "bug zoo: the UNMUTATED build fails the hunt (see build/sim/zoo-clean.log)"
+    failed=$((failed + 1))
+  fi
+fi
 echo "bug zoo: $caught caught, $failed missed"
 if [ "$table" = 1 ]; then
   {

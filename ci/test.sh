@@ -38,6 +38,10 @@ for preset in "${presets[@]}"; do
   per_binary=$(grep -oE 'Test +#[0-9]+: [A-Za-z_]+' "$log" | awk '{print $3}' | sort | uniq -c |
                awk '{printf "%s%s %s", sep, $2, $1; sep=", "}')
   echo "    $preset ran: $per_binary"
+  if [ "$preset" = release ]; then  # the stress and soak figures (CTest hides passing output)
+    ctest --preset release -R 'stress|soak|L9_linearizability' -V 2>/dev/null |
+      grep -E '(stress|soak|L9): ' | sed 's/^[0-9]*: /    /' || true
+  fi
   passed=$((passed + total - bad))
   failed=$((failed + bad))
   summary+=("$preset: $((total - bad)) passed, $bad failed, $(( $(date +%s) - start )) s")
