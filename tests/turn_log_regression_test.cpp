@@ -1,4 +1,4 @@
-// Regression tests for TurnLog races found in review, each forcing its
+// Regression tests for TurnLog races, each forcing its
 // interleaving through race points: zombie appenders and late helpers must
 // not touch the exchange that reuses their slot, a stale fence cannot commit
 // after a newer one began, dedup never returns another request's ticket, the
@@ -143,10 +143,9 @@ TEST_F(TurnLogRegression, streaming_turn_finished_after_commit_is_silently_lost)
   EXPECT_TRUE(st != LogStatus::ok || h == Texts{"late"}) << "finish() ok but turn not in history";
 }
 
-
-
-// ---- The following need the REVIEW race points added to turn_log.cpp (no
-// behaviour change: WEFT_RACE_POINT compiles to nothing in production). ----
+// ---- The following pause inside windows marked with race points
+// (turn_log.finish.start, turn_log.begin.dedup_loaded, turn_log.begin.claimed,
+// turn_log.open_next.checked). ----
 
 // a helper/decider that runs finish(k, committing) late (preempted
 // between its decision or its state load and the flip loop) reads
@@ -196,8 +195,6 @@ TEST_F(TurnLogRegression, dedup_returns_the_wrong_ticket_when_the_slot_is_reused
   ASSERT_EQ(slow.status, LogStatus::duplicate);
   EXPECT_EQ(slow.exchange.ticket, 3u) << "duplicate points at ticket of request X";
 }
-
-
 
 // open_next(cur) re-checks `current` at the top of each iteration,
 // then CASes the physical segment from *any* free state to preparing(cur+1).
