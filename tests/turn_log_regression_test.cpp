@@ -269,5 +269,29 @@ TEST_F(TurnLogRegression, cleanup_trim_removes_the_context_an_open_exchange_stil
 }
 
 
+// A commit that lands while the export runs must not make the export skip
+// ticket 1 of a thread and include its ticket 2.
+struct ExportCtx { TurnLog* log; ExchangeRef x1; std::vector<std::uint64_t> tickets_of_t; Id t; };
+bool export_visit(void* c, const TurnView& v) {
+  auto* e = static_cast<ExportCtx*>(c);
+  if (v.thread == e->t) e->tickets_of_t.push_back(v.ticket);
+  else (void)e->log->commit(e->x1);  // x1 commits while the export runs
+  return true;
+}
+TEST_F(TurnLogRegression, for_each_committed_exports_a_prefix_of_each_thread_while_commits_go_on) {
+  const ExchangeRef x1 = begin("t", "r1");
+  const ExchangeRef x2 = begin("t", "r2");
+  ASSERT_EQ(say(x1, Role::user, "Q1"), LogStatus::ok);   // position p
+  const ExchangeRef u = begin("u", "u1");
+  ASSERT_EQ(say(u, Role::user, "U"), LogStatus::ok);     // position p+1
+  ASSERT_EQ(log.commit(u), LogStatus::ok);
+  ASSERT_EQ(say(x2, Role::user, "Q2"), LogStatus::ok);   // position p+2
+  ASSERT_EQ(log.commit(x2), LogStatus::ok);
+  ExportCtx e{&log, x1, {}, tid("t")};
+  ASSERT_EQ(log.for_each_committed(export_visit, &e), LogStatus::ok);
+  EXPECT_TRUE(e.tickets_of_t.empty() || e.tickets_of_t.front() == 1u)
+      << "exported ticket " << e.tickets_of_t.front() << " without ticket 1";
+}
+
 }  // namespace
 }  // namespace weft::testing

@@ -1308,6 +1308,15 @@ LogStatus TurnLog::for_each_committed(bool (*visit)(void* context, const TurnVie
   LogEngine e(region_, clock_);
   u64 slot = 0, from = 0;
   if (!e.pin(slot, from)) return LogStatus::too_many_readers;
+  // Each thread's cut (watermark and trim) is read once, at its first record
+  // in log order, so what is exported of a thread is a prefix of its history
+  // even while exchanges keep committing. Bound: `cuts_max` threads keep a
+  // cut; records of further threads are judged when they are visited.
+  constexpr std::size_t cuts_max = 64;
+  struct Cut {
+    u64 thread_index, visible, trim;
+  } cuts[cuts_max];
+  std::size_t cut_count = 0;
   const u64 cur = e.header.current.load(mo_acquire);
   bool go_on = true;
   for (u64 seq = from; go_on && seq != 0 && seq <= cur; seq++) {
@@ -1317,16 +1326,24 @@ LogStatus TurnLog::for_each_committed(bool (*visit)(void* context, const TurnVie
     for (u64 j = 0; go_on && j < records; j++) {
       RecordHeader& r = e.record(seq, j);
       const u64 s = r.state.load(mo_acquire);  // R1
-      if (rec_kind(s) != rec_committed) continue;
-      const TurnView view = e.view_of(seq, j, s);
+      if (rec_kind(s) == rec_empty) continue;
       u64 ti = 0;
       bool full = false;
-      if (!e.find_thread(view.thread, false, ti, full)) continue;
+      if (!e.find_thread(Id{r.thread_hi.load(mo_relaxed), r.thread_lo.load(mo_relaxed)}, false, ti, full)) continue;
       ThreadSlot& t = e.thread_at(ti);
-      if (view.ticket <= t.trimmed_through.load(mo_acquire) ||
-          view.ticket > t.visible_through.load(mo_acquire)) {
-        continue;
+      Cut cut{ti, 0, 0};
+      std::size_t k = 0;
+      while (k < cut_count && cuts[k].thread_index != ti) k++;
+      if (k < cut_count) {
+        cut = cuts[k];
+      } else {
+        cut.trim = t.trimmed_through.load(mo_acquire);
+        cut.visible = t.visible_through.load(mo_acquire);  // R2
+        if (cut_count < cuts_max) cuts[cut_count++] = cut;
       }
+      if (rec_kind(s) != rec_committed) continue;
+      const TurnView view = e.view_of(seq, j, s);
+      if (view.ticket <= cut.trim || view.ticket > cut.visible) continue;
       go_on = visit(context, view);
     }
   }

@@ -339,9 +339,11 @@ class TurnLog {
                          Snapshot* snapshot, std::uint64_t timeout_ns) noexcept;
   /// Visits every committed, visible record in log order from the oldest
   /// retained one (for export and persistence): `visit(context, view)`
-  /// returns false to stop. Pinned while it runs. Each record is judged
-  /// visible when it is visited, so while exchanges keep committing the visit
-  /// is not a snapshot across threads: use snapshot() per thread for one.
+  /// returns false to stop. Pinned while it runs. Each thread's cut (its
+  /// watermark) is taken at its first record in log order, so what is
+  /// visited of each thread is a prefix of its history even while exchanges
+  /// keep committing (for the first 64 threads met; records of further
+  /// threads are judged one by one). It is not one instant across threads.
   LogStatus for_each_committed(bool (*visit)(void* context, const TurnView& view),
                                void* context) noexcept;
   /// Trims the thread's history up to and including `through_ticket` (a
