@@ -318,6 +318,7 @@ struct LogEngine {
     for (u64 i = 0; i < turns; i++) {
       const u64 pos = x.positions[i].load(mo_acquire);
       if (pos == 0) continue;  // append still reserving: its record stays unpublished
+      if (position_index(pos) >= g.records_per_segment) continue;  // damaged region: never read past it
       RecordHeader& r = record(position_seq(pos), position_index(pos));
       if (!owns(r, thread, ticket)) continue;  // a zombie's record from an older ticket
       u64 s = r.state.load(mo_acquire);
@@ -605,6 +606,7 @@ struct LogEngine {
         if (r.thread_hi.load(mo_relaxed) != thread.hi || r.thread_lo.load(mo_relaxed) != thread.lo) continue;
         const u64 ticket = r.ticket.load(mo_relaxed);
         if (ticket <= trim || ticket > last) continue;
+        if (!payload_in_bounds(seq, j, s)) continue;  // damaged record: never read past the segment
         if (n == max) return false;
         out[n++] = view_of(seq, j, s);
       }
@@ -614,6 +616,14 @@ struct LogEngine {
     });
     count_out = n;
     return true;
+  }
+
+  // True when the record's payload lies inside its segment's payload area
+  // (always, unless the region's bytes were damaged or forged).
+  bool payload_in_bounds(u64 seq, u64 index, u64 state) {
+    const u64 offset = rec_payload_offset(state);
+    const u64 length = record(seq, index).meta.load(mo_relaxed) & 0xFFFFFFFFu;
+    return offset <= g.payload_area && length <= g.payload_area - offset;
   }
 
   TurnView view_of(u64 seq, u64 index, u64 state) {
@@ -1082,7 +1092,7 @@ LogStatus TurnLog::begin_turn(const ExchangeRef& exchange, Role role, std::size_
   bool placed = false;
   for (u32 attempt = 0; attempt < attempts_max && !placed; attempt++) {
     u64 current = x.positions[index].load(mo_acquire);
-    if (current != 0) {
+    if (current != 0 && LogEngine::position_index(current) < e.g.records_per_segment) {
       const RecordHeader& other = e.record(LogEngine::position_seq(current), LogEngine::position_index(current));
       if (other.ticket.load(mo_relaxed) >= exchange.ticket) break;
     }
@@ -1341,7 +1351,7 @@ LogStatus TurnLog::for_each_committed(bool (*visit)(void* context, const TurnVie
         cut.visible = t.visible_through.load(mo_acquire);  // R2
         if (cut_count < cuts_max) cuts[cut_count++] = cut;
       }
-      if (rec_kind(s) != rec_committed) continue;
+      if (rec_kind(s) != rec_committed || !e.payload_in_bounds(seq, j, s)) continue;
       const TurnView view = e.view_of(seq, j, s);
       if (view.ticket <= cut.trim || view.ticket > cut.visible) continue;
       go_on = visit(context, view);
