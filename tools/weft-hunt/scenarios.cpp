@@ -12,6 +12,7 @@
 #include "weft/atomic.h"
 #include "weft/lock_table.h"
 #include "weft/sim/lock_checker.h"
+#include "weft/sim/lock_recorder.h"
 #include "weft/sim/turn_checker.h"
 #include "weft/turn_log.h"
 
@@ -152,121 +153,7 @@ std::string final_check(TurnWorld* w, int convs, bool retention) {
 
 // ---- LockTable world -------------------------------------------------------------
 
-struct LockWorld {
-  LockTable table;
-  std::vector<Id> keys;
-  std::vector<sim::LockOp> history;
-  std::uint64_t sequence = 0;
-  std::uint64_t readings[64] = {};
-  Clock sim_clock;
-  int holders[4] = {};  // exclusive holders inside their critical section, per key
-  std::string violation;
-
-  static std::uint64_t read(void* self) {
-    auto* w = static_cast<LockWorld*>(self);
-    const std::uint64_t now = w->sim_clock.now();
-    const int t = sim::current_thread();
-    if (t >= 0 && t < 64) w->readings[t] = now;
-    return now;
-  }
-  explicit LockWorld(sim::Run& run, int nkeys) : sim_clock(run.clock()) {
-    LockTable::Config config;
-    config.capacity = 64;
-    config.probe_window = 4;
-    (void)table.create(config, Clock{&LockWorld::read, this});
-    // Keys whose probe windows are apart (the model has no slots).
-    for (std::uint64_t n = 1; static_cast<int>(keys.size()) < nkeys; n++) {
-      const Id k{0x5E55, n};
-      const std::uint64_t home = id_mix64(k) % 64;
-      bool apart = true;
-      for (const Id& other : keys) {
-        const std::uint64_t h = id_mix64(other) % 64;
-        const std::uint64_t d = h > home ? h - home : home - h;
-        if (d < 8 || d > 56) apart = false;
-      }
-      if (apart) keys.push_back(k);
-    }
-  }
-  sim::LockOp begin_op(sim::LockOp::Kind kind, int key) {
-    sim::LockOp op;
-    op.kind = kind;
-    op.key = key;
-    op.thread = sim::current_thread();
-    op.invoke = sequence++;
-    return op;
-  }
-  void end_op(sim::LockOp& op, bool reads_clock) {
-    op.response = sequence++;
-    if (reads_clock) op.now = readings[op.thread];
-    history.push_back(op);
-  }
-  AcquireResult acquire(int key, OwnerId owner, LockMode mode, std::uint64_t lease) {
-    sim::LockOp op = begin_op(sim::LockOp::acquire, key);
-    op.owner = owner;
-    op.mode = mode;
-    op.lease = lease;
-    const AcquireResult r = table.try_acquire(keys[static_cast<std::size_t>(key)], owner, mode, lease);
-    op.status = r.status;
-    op.out_token = r.token;
-    op.depth = r.depth;
-    op.holder = r.holder;
-    op.until = r.holder_until_ns;
-    op.holder_mode = r.holder_mode;
-    end_op(op, true);
-    return r;
-  }
-  ReleaseResult release(int key, Token token) {
-    sim::LockOp op = begin_op(sim::LockOp::release, key);
-    op.token = token;
-    const ReleaseResult r = table.release(keys[static_cast<std::size_t>(key)], token);
-    op.status = r.status;
-    op.depth = r.depth_left;
-    end_op(op, false);
-    return r;
-  }
-  RenewResult renew(int key, Token token, std::uint64_t lease) {
-    sim::LockOp op = begin_op(sim::LockOp::renew, key);
-    op.token = token;
-    op.lease = lease;
-    const RenewResult r = table.renew(keys[static_cast<std::size_t>(key)], token, lease);
-    op.status = r.status;
-    op.until = r.deadline_ns;
-    end_op(op, true);
-    return r;
-  }
-  LockStatus cancel(int key) {
-    sim::LockOp op = begin_op(sim::LockOp::cancel, key);
-    op.status = table.request_cancel(keys[static_cast<std::size_t>(key)]);
-    end_op(op, false);
-    return op.status;
-  }
-  CancelPoll poll(int key, Token token) {
-    sim::LockOp op = begin_op(sim::LockOp::poll, key);
-    op.token = token;
-    const CancelPoll r = table.poll_cancel(keys[static_cast<std::size_t>(key)], token);
-    op.status = r.status;
-    op.requested = r.requested;
-    end_op(op, false);
-    return r;
-  }
-  void fail(const std::string& what) {
-    if (violation.empty()) violation = what;
-  }
-  // L1 inside critical sections, then L2-L9 by linearizability of the history.
-  std::string check() {
-    if (!violation.empty()) return violation;
-    for (const sim::LockOp& op : history) {
-      if (op.status == LockStatus::contended || op.status == LockStatus::table_full) {
-        return std::string("unexpected ") + to_string(op.status) + ": " + op.describe();
-      }
-    }
-    sim::LinearizabilityChecker checker(history);
-    if (!checker.check(sim::LockModel(static_cast<int>(keys.size())))) {
-      return "L9: the history matches no sequential run of the model:\n" + checker.describe();
-    }
-    return "";
-  }
-};
+using LockWorld = sim::LockRecorder;
 
 // An exclusive holder's critical section, checked for company (L1).
 void critical_section(LockWorld* w, int key) {
