@@ -444,7 +444,9 @@ Simulator::Outcome Simulator::run_once(const std::function<void(Run&)>& program,
     // it runs again once another thread took a step, or when only yielded
     // threads are left.
     // Fair to spinners: a thread that yielded runs again only once every
-    // other live thread has run since, or is itself waiting.
+    // other live thread has run since, or yielded after it (of threads that
+    // all wait, the one waiting longest goes first: round robin, so two
+    // spinners waiting on each other's next step both get it).
     runnable.clear();
     for (std::size_t i = 0; i < fibers_.size(); i++) {
       const Fiber& f = *fibers_[i];
@@ -454,7 +456,9 @@ Simulator::Outcome Simulator::run_once(const std::function<void(Run&)>& program,
         eligible = true;
         for (std::size_t u = 0; u < fibers_.size() && eligible; u++) {
           const Fiber& o = *fibers_[u];
-          if (u != i && !o.done && o.last_run <= f.yielded_at && !o.yielded) eligible = false;
+          if (u != i && !o.done && o.last_run <= f.yielded_at && !(o.yielded && o.yielded_at > f.yielded_at)) {
+            eligible = false;
+          }
         }
       }
       if (eligible) runnable.push_back(static_cast<int>(i));
