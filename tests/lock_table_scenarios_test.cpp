@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "support/lock_fixture.h"
+#include "support/orchestration.h"
 #include "weft/hooks.h"
 
 namespace weft::testing {
@@ -21,25 +22,12 @@ constexpr std::uint64_t lease = 1'000'000;
 constexpr OwnerId alice = 11;
 constexpr OwnerId bob = 22;
 
-class Scenario : public LockTableTest {
+class Scenario : public Orchestrated<LockTableTest> {
  protected:
   void SetUp() override {
+    Orchestrated<LockTableTest>::SetUp();
     make(16, 4);
-    hooks::clear();
   }
-  void TearDown() override {
-    EXPECT_EQ(hooks::timeouts(), 0u) << "an orchestration latch timed out";
-    hooks::clear();
-  }
-  // Runs `body` on a thread whose race points report actor `actor`.
-  template <class F>
-  std::thread actor(int id, F body) {
-    return std::thread([id, body] {
-      hooks::set_actor(id);
-      body();
-    });
-  }
-  static bool wait(hooks::Latch& latch) { return latch.wait_for(10'000'000'000ULL); }
 
   // Forces "both checked that the session is free before either claimed it":
   // actor 2 starts its scan only after actor 1 finished its scan, and actor 1

@@ -13,29 +13,20 @@
 
 #include "support/turn_fixture.h"
 #include "weft/atomic.h"
+#include "support/orchestration.h"
 #include "weft/hooks.h"
 
 namespace weft::testing {
 namespace {
 namespace hooks = weft::hooks;
 
-class TurnLogRegression : public TurnLogTest {
+class TurnLogRegression : public Orchestrated<TurnLogTest> {
  protected:
-  void SetUp() override { TurnLogTest::SetUp(); hooks::clear(); }
-  void TearDown() override {
-    EXPECT_EQ(hooks::timeouts(), 0u);
-    hooks::clear();
-  }
   void make_w2() {
     TurnLog::Config c;
     c.segment_bytes = 4096; c.segment_count = 8; c.thread_capacity = 64;
     c.exchanges_per_thread = 2; c.reader_slots = 16; c.exchange_timeout_ns = 1000;
-    log.~TurnLog(); new (&log) TurnLog();
     make(c);
-  }
-  template <class F>
-  std::thread actor(int id, F body) {
-    return std::thread([id, body] { hooks::set_actor(id); body(); });
   }
 };
 

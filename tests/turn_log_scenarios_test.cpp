@@ -14,6 +14,7 @@
 
 #include "support/turn_fixture.h"
 #include "weft/atomic.h"
+#include "support/orchestration.h"
 #include "weft/hooks.h"
 
 namespace weft::testing {
@@ -21,24 +22,8 @@ namespace {
 
 namespace hooks = weft::hooks;
 
-class TurnScenario : public TurnLogTest {
+class TurnScenario : public Orchestrated<TurnLogTest> {
  protected:
-  void SetUp() override {
-    TurnLogTest::SetUp();
-    hooks::clear();
-  }
-  void TearDown() override {
-    EXPECT_EQ(hooks::timeouts(), 0u) << "an orchestration latch timed out";
-    hooks::clear();
-  }
-  template <class F>
-  std::thread actor(int id, F body) {
-    return std::thread([id, body] {
-      hooks::set_actor(id);
-      body();
-    });
-  }
-  static bool wait(hooks::Latch& latch) { return latch.wait_for(10'000'000'000ULL); }
 
   // The reference chat service's request handler, with its race points.
   // Returns the context the model saw.
