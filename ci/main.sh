@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build the simulator preset, and run
-# weft-hunt: every scenario of SCENARIOS.md (S1-S5) under the deterministic
+# weft-hunt: every scenario of docs/SCENARIOS.md (S1-S5) under the deterministic
 # simulator, random and PCT strategies, with live progress and a summary.
 # Exit status non-zero on any violation, with the command that replays it.
 #

@@ -1,5 +1,5 @@
 // Scenario tests S2.a-S2.j (session locking) and S4.b, S4.c, S4.e (task
-// registries) from SCENARIOS.md, on the hooks build. Where a scenario is a
+// registries) from docs/SCENARIOS.md, on the hooks build. Where a scenario is a
 // race, race-point latches force the exact interleaving it describes, so the
 // outcome is deterministic: no sleeps, no luck.
 #include <gtest/gtest.h>

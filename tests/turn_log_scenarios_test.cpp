@@ -1,5 +1,5 @@
 // Scenario tests S1.a-S1.e (conversation threads) and S3 (duplicate inserts)
-// from SCENARIOS.md, on the hooks build. The service's own race points
+// from docs/SCENARIOS.md, on the hooks build. The service's own race points
 // (after the user turn, between context and model call, around cleanup) are
 // marked with WEFT_RACE_POINT in the test's service code, exactly where the
 // reference service had them; latches on them force each interleaving.

@@ -105,9 +105,11 @@ bool decode(const std::string& text, std::vector<Choice>& out) {
       continue;
     }
     const std::size_t star = token.find('*');
-    const int thread = std::atoi(token.substr(0, star).c_str());
+    const std::string head = token.substr(0, star);
+    if (head.empty() || head.find_first_not_of("0123456789") != std::string::npos) return false;
+    const int thread = std::atoi(head.c_str());
     const std::uint64_t count = star == std::string::npos ? 1 : std::strtoull(token.c_str() + star + 1, nullptr, 10);
-    if (thread < 0 || thread >= 64 || count == 0 || count > 100'000'000) return false;
+    if (thread < 0 || thread >= 64 || count == 0 || out.size() + count > 10'000'000) return false;
     for (std::uint64_t k = 0; k < count; k++) {
       out.push_back(Choice{thread, k == 0 ? pending_advance : 0});
     }
@@ -381,6 +383,10 @@ std::vector<ctx::fiber*>& graveyard() {
 Clock Run::clock() noexcept { return Clock{&Simulator::read_clock, simulator_}; }
 
 void Run::thread(std::string name, std::function<void()> body) {
+  if (threads_.size() >= 64) {  // schedule strings name threads 0..63
+    std::fprintf(stderr, "weft::sim: a program may declare at most 64 threads\n");
+    std::abort();
+  }
   threads_.emplace_back(std::move(name), std::move(body));
 }
 
@@ -634,6 +640,12 @@ Report explore(const std::function<void(Run&)>& program, const Options& options)
     }
     Chooser& c = options.strategy == Strategy::exhaustive ? static_cast<Chooser&>(exhaustive) : *chooser;
     Simulator::Outcome outcome = sim.run_once(program, c);
+    if (options.strategy == Strategy::replay && static_cast<ScriptChooser&>(*chooser).misfit()) {
+      report.schedules = 1;
+      report.violations = 1;
+      report.failure = "the schedule string does not fit this program (it names a thread that cannot run there)";
+      return report;
+    }
     if (options.check_determinism && report.nondeterminism.empty()) {
       ScriptChooser again(outcome.choices);
       const Simulator::Outcome second = sim.run_once(program, again);
@@ -644,6 +656,8 @@ Report explore(const std::function<void(Run&)>& program, const Options& options)
           k++;
         }
         const Step& s = k < second.trace.size() ? second.trace[k] : outcome.trace[k < outcome.trace.size() ? k : 0];
+        report.violations++;  // uncontrolled nondeterminism invalidates every result
+        if (report.failure.empty()) report.failure = "nondeterminism: see Report::nondeterminism";
         report.nondeterminism = "schedule " + std::to_string(i) + " ran differently the second time from step " +
                                 std::to_string(k) + " (thread " + std::to_string(s.thread) + ", " +
                                 short_file(s.file) + ":" + std::to_string(s.line) +
@@ -677,6 +691,7 @@ Report explore(const std::function<void(Run&)>& program, const Options& options)
     report.schedule = encode(failing.choices);
     std::vector<Choice> best = failing.choices;
     std::vector<Step> best_trace = failing.trace;
+    std::string best_failure = report.failure;
     if (options.minimise && failing.failure.rfind("runaway loop", 0) != 0) {
       // Shrink: shortest prefix that still fails when the rest runs without
       // preemption, then drop switches one at a time. Bound: 400 replays.
@@ -687,7 +702,10 @@ Report explore(const std::function<void(Run&)>& program, const Options& options)
         ScriptChooser chooser(candidate);
         Simulator::Outcome o = sim.run_once(program, chooser);
         if (o.failed && trace_out != nullptr) *trace_out = o.trace;
-        if (o.failed && realised != nullptr) *realised = o.choices;
+        if (o.failed && realised != nullptr) {
+          *realised = o.choices;
+          best_failure = o.failure;  // the report describes the run it prints
+        }
         return o.failed;
       };
       std::size_t lo = 0, hi = best.size();
@@ -711,6 +729,7 @@ Report explore(const std::function<void(Run&)>& program, const Options& options)
         }
       }
     }
+    if (options.minimise && failing.failure.rfind("runaway loop", 0) != 0) report.failure = best_failure;
     report.minimised = encode(best);
     report.table = table_of(best_trace, report.threads);
     report.failing_trace = best_trace;

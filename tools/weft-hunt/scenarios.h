@@ -1,4 +1,4 @@
-// The scenarios of SCENARIOS.md (S1-S5) as simulator programs over weft's
+// The scenarios of docs/SCENARIOS.md (S1-S5) as simulator programs over weft's
 // structures, each with the checker that decides it.
 #pragma once
 

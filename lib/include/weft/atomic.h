@@ -60,7 +60,7 @@ using atomic = std::atomic<T>;
 #endif
 
 /// Widest shared word weft uses: 64 bits (see "Words that fit every target"
-/// in the design notes). 128-bit values are written as two words before the
+/// in docs/DESIGN.md). 128-bit values are written as two words before the
 /// word that publishes them.
 using word = std::uint64_t;
 

@@ -6,8 +6,8 @@
 // in begin order), append() adds turns, commit() or abort() ends it. Readers
 // take snapshots: consistent prefixes of a thread's history, ordered by
 // (ticket, index) whatever order the records landed in, showing exchange k
-// only once every exchange before k has finished. Contracts T1-T10 are in the
-// design notes; where each is enforced is marked [Tn] below and in the code.
+// only once every exchange before k has finished. Contracts T1-T10 are in
+// docs/DESIGN.md; where each is enforced is marked [Tn] below and in the code.
 //
 // ## Region layout (offsets only; every shared word a 64-bit atomic)
 //
