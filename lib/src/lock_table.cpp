@@ -10,6 +10,7 @@
 #include "weft/atomic.h"
 #include "detail/backoff.h"
 #include "detail/mutants.h"
+#include "detail/region.h"
 
 namespace weft {
 inline namespace WEFT_SEAM_NS {
@@ -89,6 +90,7 @@ struct alignas(64) Slot {
   weft::atomic<u64> key_lo;
 };
 static_assert(sizeof(Slot) == LockTable::slot_bytes, "a slot is one cache line");
+static_assert(LockTable::region_alignment == detail::region_alignment, "one alignment for every region");
 
 Header& header_of(unsigned char* region) { return *reinterpret_cast<Header*>(region); }
 Slot* slots_of(unsigned char* region) { return reinterpret_cast<Slot*>(region + sizeof(Header)); }
@@ -400,15 +402,14 @@ using detail::LockEngine;
 // ---- LockTable -----------------------------------------------------------
 
 void LockTable::Owned::operator()(unsigned char* p) const noexcept {
-  ::operator delete[](p, std::align_val_t{region_alignment});
+  detail::free_region(p);
 }
 
 LockTable::~LockTable() = default;
 
 LockStatus LockTable::init(void* region, std::size_t bytes, const Config& config,
                            Clock clock) noexcept {
-  if (region == nullptr || config.capacity == 0 || !clock.valid() ||
-      reinterpret_cast<std::uintptr_t>(region) % region_alignment != 0) {
+  if (!detail::region_usable(region, clock) || config.capacity == 0) {
     return LockStatus::bad_region;
   }
   if (config.probe_window > config.capacity) return LockStatus::bad_region;
@@ -434,8 +435,7 @@ LockStatus LockTable::init(void* region, std::size_t bytes, const Config& config
 }
 
 LockStatus LockTable::attach(void* region, std::size_t bytes, Clock clock) noexcept {
-  if (region == nullptr || !clock.valid() ||
-      reinterpret_cast<std::uintptr_t>(region) % region_alignment != 0) {
+  if (!detail::region_usable(region, clock)) {
     return LockStatus::bad_region;
   }
   if (bytes < sizeof(Header)) return LockStatus::region_too_small;
@@ -458,7 +458,7 @@ LockStatus LockTable::create(const Config& config, Clock clock) noexcept {
   if (config.capacity == 0) return LockStatus::bad_region;
   const std::size_t bytes = region_bytes(config.capacity);
   auto* memory = static_cast<unsigned char*>(
-      ::operator new[](bytes, std::align_val_t{region_alignment}, std::nothrow));
+      detail::allocate_region(bytes));
   if (memory == nullptr) return LockStatus::out_of_memory;
   std::unique_ptr<unsigned char, Owned> holder(memory);
   const LockStatus status = init(memory, bytes, config, clock);

@@ -27,6 +27,7 @@
 
 #include "detail/backoff.h"
 #include "detail/mutants.h"
+#include "detail/region.h"
 #include "weft/atomic.h"
 
 namespace weft {
@@ -146,6 +147,7 @@ struct alignas(64) SegmentHeader {
   weft::atomic<u64> writers;
 };
 static_assert(sizeof(SegmentHeader) == 64, "segment header is one cache line");
+static_assert(weft::TurnLog::region_alignment == weft::detail::region_alignment, "one alignment for every region");
 
 struct alignas(64) RecordHeader {
   weft::atomic<u64> state;
@@ -781,7 +783,7 @@ LogStatus TurnWriter::finish() noexcept {
 // ---- TurnLog -----------------------------------------------------------------
 
 void TurnLog::Owned::operator()(unsigned char* p) const noexcept {
-  ::operator delete[](p, std::align_val_t{region_alignment});
+  detail::free_region(p);
 }
 
 TurnLog::~TurnLog() = default;
@@ -798,8 +800,7 @@ std::size_t TurnLog::payload_bytes_max(const Config& config) noexcept {
 
 LogStatus TurnLog::init(void* region, std::size_t bytes, const Config& config, Clock clock) noexcept {
   Geometry g;
-  if (region == nullptr || !clock.valid() || !Geometry::make(config, g) ||
-      reinterpret_cast<std::uintptr_t>(region) % region_alignment != 0) {
+  if (!detail::region_usable(region, clock) || !Geometry::make(config, g)) {
     return LogStatus::bad_region;
   }
   if (bytes < g.total) return LogStatus::region_too_small;
@@ -835,8 +836,7 @@ LogStatus TurnLog::init(void* region, std::size_t bytes, const Config& config, C
 }
 
 LogStatus TurnLog::attach(void* region, std::size_t bytes, Clock clock) noexcept {
-  if (region == nullptr || !clock.valid() ||
-      reinterpret_cast<std::uintptr_t>(region) % region_alignment != 0) {
+  if (!detail::region_usable(region, clock)) {
     return LogStatus::bad_region;
   }
   if (bytes < sizeof(Header)) return LogStatus::region_too_small;
@@ -878,7 +878,7 @@ LogStatus TurnLog::create(const Config& config, Clock clock) noexcept {
   const std::size_t bytes = region_bytes(config);
   if (bytes == 0) return LogStatus::bad_region;
   auto* memory = static_cast<unsigned char*>(
-      ::operator new[](bytes, std::align_val_t{region_alignment}, std::nothrow));
+      detail::allocate_region(bytes));
   if (memory == nullptr) return LogStatus::out_of_memory;
   std::unique_ptr<unsigned char, Owned> holder(memory);
   const LogStatus status = init(memory, bytes, config, clock);
