@@ -22,9 +22,69 @@
 #include <sstream>
 #include <unordered_set>
 
+// AddressSanitizer must be told when execution moves to another stack, or it
+// takes the fiber's stack for a corrupted one (and its fake stacks for
+// detect_stack_use_after_return go wrong). Every switch below is bracketed
+// with __sanitizer_start_switch_fiber / __sanitizer_finish_switch_fiber.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_SIM_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(WEFT_SIM_ASAN)
+#define WEFT_SIM_ASAN 1
+#endif
+#if defined(WEFT_SIM_ASAN)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 namespace weft::sim {
 
 namespace ctx = boost::context;
+
+namespace {
+// One stack's extent, as AddressSanitizer wants it.
+struct StackExtent {
+  const void* bottom = nullptr;
+  std::size_t size = 0;
+};
+
+// Called just before switching to `to`; `fake` keeps this side's fake stack
+// (nullptr when this side is finishing for good).
+inline void before_switch([[maybe_unused]] void** fake, [[maybe_unused]] const StackExtent& to) {
+#if defined(WEFT_SIM_ASAN)
+  __sanitizer_start_switch_fiber(fake, to.bottom, to.size);
+#endif
+}
+
+// Called first thing after a switch arrived here; `from` learns the stack we
+// came from when it is not yet known.
+inline void after_switch([[maybe_unused]] void* fake, [[maybe_unused]] StackExtent* from) {
+#if defined(WEFT_SIM_ASAN)
+  const void* bottom = nullptr;
+  std::size_t size = 0;
+  __sanitizer_finish_switch_fiber(fake, &bottom, &size);
+  if (from != nullptr) {
+    from->bottom = bottom;
+    from->size = size;
+  }
+#endif
+}
+
+// fixedsize_stack that remembers the extent of the stack it handed out.
+struct RecordingStack {
+  ctx::fixedsize_stack inner;
+  StackExtent* extent;
+  RecordingStack(std::size_t size, StackExtent* out) : inner(size), extent(out) {}
+  ctx::stack_context allocate() {
+    ctx::stack_context sctx = inner.allocate();
+    extent->bottom = static_cast<char*>(sctx.sp) - sctx.size;
+    extent->size = sctx.size;
+    return sctx;
+  }
+  void deallocate(ctx::stack_context& sctx) noexcept { inner.deallocate(sctx); }
+};
+}  // namespace
 
 const char* to_string(Strategy strategy) noexcept {
   switch (strategy) {
@@ -319,6 +379,9 @@ class Simulator {
     std::function<void()> body;
     ctx::fiber self;
     ctx::fiber scheduler;
+    StackExtent stack;            // this fiber's stack
+    StackExtent scheduler_stack;  // the stack that runs the scheduler
+    void* fake_stack = nullptr;   // AddressSanitizer's, while switched out
     bool done = false;
     bool yielded = false;      // slept or backed off: others go first
     std::uint64_t yielded_at = 0;  // the step count when it did
@@ -400,7 +463,9 @@ void Simulator::step(Op op, const void* object, const char* file, int line, cons
   if (running_ < 0) return;  // setup or checker code: not a scheduling point
   Fiber& f = *fibers_[static_cast<std::size_t>(running_)];
   f.pending = Step{static_cast<std::uint16_t>(running_), op, object, file, line, tag, 0};
+  before_switch(&f.fake_stack, f.scheduler_stack);
   f.scheduler = std::move(f.scheduler).resume();
+  after_switch(f.fake_stack, nullptr);
 }
 
 void Simulator::sleep(std::uint64_t ns) {
@@ -427,11 +492,13 @@ Simulator::Outcome Simulator::run_once(const std::function<void(Run&)>& program,
     f->body = body;
     f->pending = Step{static_cast<std::uint16_t>(fibers_.size()), Op::race_point, nullptr, "start", 0, "sim.start", 0};
     Fiber* raw = f.get();
-    f->self = ctx::fiber(std::allocator_arg, ctx::fixedsize_stack(128 * 1024),
+    f->self = ctx::fiber(std::allocator_arg, RecordingStack(128 * 1024, &raw->stack),
                          [raw](ctx::fiber&& scheduler) {
+                           after_switch(nullptr, &raw->scheduler_stack);
                            raw->scheduler = std::move(scheduler);
                            raw->body();
                            raw->done = true;
+                           before_switch(nullptr, raw->scheduler_stack);
                            return std::move(raw->scheduler);
                          });
     fibers_.push_back(std::move(f));
@@ -515,7 +582,10 @@ Simulator::Outcome Simulator::run_once(const std::function<void(Run&)>& program,
     steps_ = stepno + 1;
     f.last_run = steps_;
     running_ = choice.thread;
+    void* scheduler_fake = nullptr;
+    before_switch(&scheduler_fake, f.stack);
     f.self = std::move(f.self).resume();
+    after_switch(scheduler_fake, nullptr);
     running_ = -1;
     previous = choice.thread;
   }
