@@ -1,6 +1,8 @@
 // lock_table_fuzzer: the input chooses both the operations and the schedule.
 //
-//   byte 0            threads: 2 + (byte % 2)
+//   byte 0            threads: 2 + (byte % 2); bit 2: the two keys share a
+//                     home slot (their claims move each other's slots; leases
+//                     are then all long, as the model knows no eviction)
 //   then per thread   1 byte: operations 1 + (byte % 3), then one byte each:
 //                     kind = byte % 6 (acquire exclusive, acquire shared,
 //                     release own token, release a stale token, renew,
@@ -33,13 +35,15 @@ struct Op {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::size_t at = 0;
   auto next = [&](std::uint8_t fallback) { return at < size ? data[at++] : fallback; };
-  const int threads = 2 + next(0) % 2;
+  const std::uint8_t setup = next(0);
+  const int threads = 2 + setup % 2;
+  const bool neighbours = ((setup >> 2) & 1) != 0;
   std::vector<std::vector<Op>> plan(static_cast<std::size_t>(threads));
   for (auto& ops : plan) {
     const int count = 1 + next(0) % 3;
     for (int i = 0; i < count; i++) {
       const std::uint8_t b = next(0);
-      ops.push_back(Op{b % 6, (b >> 3) & 1, ((b >> 4) & 1) != 0});
+      ops.push_back(Op{b % 6, (b >> 3) & 1, neighbours || ((b >> 4) & 1) != 0});
     }
   }
   weft::sim::Options options;
@@ -49,8 +53,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.time_step_max_ns = 400;
   options.minimise = false;
   const weft::sim::Report report = weft::sim::explore(
-      [&plan](weft::sim::Run& run) {
-        auto* w = run.own(new weft::sim::LockRecorder(run, 2));
+      [&plan, neighbours](weft::sim::Run& run) {
+        auto* w = run.own(new weft::sim::LockRecorder(run, 2, neighbours));
         for (std::size_t t = 0; t < plan.size(); t++) {
           const std::vector<Op>* ops = &plan[t];
           const weft::OwnerId owner = 100 + t;

@@ -147,3 +147,25 @@ TEST(sim_death, a_crash_inside_simulated_code_prints_the_schedule_so_far) {
 }
 
 }  // namespace
+
+// Found by turn_log_fuzzer: the checker's sleep_for() did not move the
+// clock, so final checks that wait for timeouts looked too early.
+TEST(sim, the_checker_runs_on_the_runs_clock_and_its_sleep_moves_it) {
+  sim::Options options;
+  options.schedules = 3;
+  std::uint64_t seen_before = 0, seen_after = 0;
+  const sim::Report report = sim::explore(
+      [&](sim::Run& run) {
+        const weft::Clock clock = run.clock();
+        run.thread("idle", [] {});
+        run.check([&seen_before, &seen_after, clock] {
+          seen_before = clock.now();
+          sim::sleep_for(2'000'000'000ULL);
+          seen_after = clock.now();
+          return std::string();
+        });
+      },
+      options);
+  EXPECT_EQ(report.violations, 0u);
+  EXPECT_EQ(seen_after - seen_before, 2'000'000'000ULL);
+}

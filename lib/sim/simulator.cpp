@@ -16,6 +16,7 @@
 #include <csignal>
 #include <unistd.h>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <set>
@@ -596,8 +597,10 @@ Simulator::Outcome Simulator::run_once(const std::function<void(Run&)>& program,
     if (!f->done && f->self) graveyard().push_back(new ctx::fiber(std::move(f->self)));
   }
   fibers_.clear();
-  current = outer;
   out.hash = hash;
+  // The checker runs outside every logical thread (nothing it does is a
+  // scheduling point) but still on this run's clock: its sleep_for() moves
+  // virtual time, so it can let timeouts pass before it looks.
   if (!out.failed && run.checker_) {
     const std::string verdict = run.checker_();
     if (!verdict.empty()) {
@@ -605,6 +608,7 @@ Simulator::Outcome Simulator::run_once(const std::function<void(Run&)>& program,
       out.failure = verdict;
     }
   }
+  current = outer;
   return out;
 }
 
@@ -629,6 +633,7 @@ namespace {
 std::string table_of(const std::vector<Step>& trace, std::size_t threads) {
   std::ostringstream out;
   constexpr int width = 34;
+  const bool full = std::getenv("WEFT_SIM_TABLE_FULL") != nullptr;  // every step, no eliding
   out << "step   ";
   for (std::size_t t = 0; t < threads; t++) {
     std::string head = "thread " + std::to_string(t);
@@ -652,7 +657,7 @@ std::string table_of(const std::vector<Step>& trace, std::size_t threads) {
       out << cell << "\n";
     };
     const std::size_t run = j - i;
-    if (run <= 8) {
+    if (run <= 8 || full) {
       for (std::size_t k = i; k < j; k++) row(k);
     } else {
       for (std::size_t k = i; k < i + 3; k++) row(k);

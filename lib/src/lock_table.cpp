@@ -220,9 +220,10 @@ struct LockEngine {
   }
 
   // Waits until slot `index` leaves state `seen` (another thread's transition
-  // of the same key). Bound: transition_spins_max spins.
-  bool wait_transition(u32 index, u64 seen) {
-    for (u32 spin = 0; spin < LockTable::transition_spins_max; spin++) {
+  // of the same key). Bound: `spins_max` spins (transition_spins_max unless
+  // the caller only looks, like inspect()).
+  bool wait_transition(u32 index, u64 seen, u32 spins_max = LockTable::transition_spins_max) {
+    for (u32 spin = 0; spin < spins_max; spin++) {
       WEFT_RACE_POINT("lock_table.wait_transition");
       if (slots[index].state.load(mo_seq_cst) != seen) return true;  // P1
       backoff(spin);
@@ -375,13 +376,13 @@ struct LockEngine {
                      mo_seq_cst);  // P1
   }
 
-  // Finds `key` held (waiting out transitions of the same key). Returns
-  // found, absent or contended.
-  Scan find_held(const Id& key, Budget& budget) {
+  // Finds `key` held (waiting out transitions of the same key, each for at
+  // most `spins_max` spins). Returns found, absent or contended.
+  Scan find_held(const Id& key, Budget& budget, u32 spins_max = LockTable::transition_spins_max) {
     for (;;) {
       Scan scan_result = scan(key, 0, budget, false);
       if (scan_result.kind != Scan::transition) return scan_result;
-      if (!wait_transition(scan_result.slot, scan_result.view.state) || !budget.spend()) {
+      if (!wait_transition(scan_result.slot, scan_result.view.state, spins_max) || !budget.spend()) {
         scan_result.kind = Scan::contended;
         return scan_result;
       }
@@ -675,7 +676,9 @@ LockInfo LockTable::inspect(const Id& key) noexcept {
   if (region_ == nullptr) return info;
   LockEngine engine(region_);
   Budget budget;
-  const Scan scan = engine.find_held(key, budget);
+  // Only looking: a transition of the key is waited out briefly, not for
+  // transition_spins_max spins.
+  const Scan scan = engine.find_held(key, budget, LockTable::attempts_max);
   info.status = scan.kind == Scan::contended ? LockStatus::contended : LockStatus::ok;
   if (scan.kind != Scan::found) return info;
   const View& view = scan.view;

@@ -264,8 +264,8 @@ struct LogEngine {
   // ---- threads --------------------------------------------------------------
   // Finds `id`'s slot (or inserts it when `insert`). Slots are never removed,
   // so all inserters of one id meet at the first free slot of its probe
-  // sequence. Bound: thread_capacity probes, each waiting at most
-  // attempts_max spins for a claimer to write its key.
+  // sequence. Bound: thread_capacity probes, each waiting (inserters only)
+  // at most attempts_max spins for a claimer to write its key.
   bool find_thread(const Id& id, bool insert, u64& index, bool& full) {
     full = false;
     const u64 home = id_mix64(id) % g.thread_capacity;
@@ -295,6 +295,9 @@ struct LogEngine {
           continue;
         }
         // claiming: its key is not known yet; it is a few stores from ready.
+        // A reader does not wait: if the key is `id`, that thread has begun
+        // nothing yet, so "absent" is a true answer; otherwise it is not ours.
+        if (!insert) break;
         if (spin >= TurnLog::attempts_max) return false;
         WEFT_RACE_POINT("turn_log.thread.wait_claim");
         backoff(spin);
@@ -591,12 +594,20 @@ struct LogEngine {
   }
   void unpin(u64 slot) { reader_at(slot).pin.store(0, mo_release); }
 
+  // The last sequence a reader pinned at `from` walks to: the current one,
+  // and never more than a ring's worth (a pinned ring holds at most
+  // segment_count sequences; a damaged or forged header could claim more).
+  u64 last_seq(u64 from) const {
+    const u64 cur = header.current.load(mo_acquire);
+    return from != 0 && cur - from >= g.segment_count && cur > from ? from + g.segment_count - 1 : cur;
+  }
+
   // Collects committed records of thread `ti` with trim < ticket <= last,
   // from pinned segments [from, current]. False when `out` is too small.
   bool collect(const Id& thread, u64 trim, u64 last, u64 from, TurnView* out, std::size_t max,
                std::size_t& count_out) {
     std::size_t n = 0;
-    const u64 cur = header.current.load(mo_acquire);
+    const u64 cur = last_seq(from);  // bound: segment_count sequences
     for (u64 seq = from; seq != 0 && seq <= cur; seq++) {
       SegmentHeader& seg = segment(seq);
       if (seg_seq(seg.word.load(mo_acquire)) != seq) continue;
@@ -608,7 +619,7 @@ struct LogEngine {
         if (r.thread_hi.load(mo_relaxed) != thread.hi || r.thread_lo.load(mo_relaxed) != thread.lo) continue;
         const u64 ticket = r.ticket.load(mo_relaxed);
         if (ticket <= trim || ticket > last) continue;
-        if (!payload_in_bounds(seq, j, s)) continue;  // damaged record: never read past the segment
+        if (!well_formed(seq, j, s)) continue;  // damaged record: skipped, never read past the segment
         if (n == max) return false;
         out[n++] = view_of(seq, j, s);
       }
@@ -620,12 +631,17 @@ struct LogEngine {
     return true;
   }
 
-  // True when the record's payload lies inside its segment's payload area
-  // (always, unless the region's bytes were damaged or forged).
-  bool payload_in_bounds(u64 seq, u64 index, u64 state) {
+  // True when the record can be shown: its payload lies inside its
+  // segment's payload area, its role is one of Role's and its index below
+  // turns_per_exchange_max (always, unless the region's bytes were damaged or
+  // forged: then the record is skipped, never read past).
+  bool well_formed(u64 seq, u64 index, u64 state) {
     const u64 offset = rec_payload_offset(state);
-    const u64 length = record(seq, index).meta.load(mo_relaxed) & 0xFFFFFFFFu;
-    return offset <= g.payload_area && length <= g.payload_area - offset;
+    const u64 meta = record(seq, index).meta.load(mo_relaxed);
+    const u64 length = meta & 0xFFFFFFFFu;
+    const u64 role = (meta >> 40) & 0xFF;
+    return offset <= g.payload_area && length <= g.payload_area - offset && role >= 1 && role <= 4 &&
+           (meta >> 48) < TurnLog::turns_per_exchange_max;
   }
 
   TurnView view_of(u64 seq, u64 index, u64 state) {
@@ -1327,7 +1343,7 @@ LogStatus TurnLog::for_each_committed(bool (*visit)(void* context, const TurnVie
     u64 thread_index, visible, trim;
   } cuts[cuts_max];
   std::size_t cut_count = 0;
-  const u64 cur = e.header.current.load(mo_acquire);
+  const u64 cur = e.last_seq(from);  // bound: segment_count sequences
   bool go_on = true;
   for (u64 seq = from; go_on && seq != 0 && seq <= cur; seq++) {
     SegmentHeader& seg = e.segment(seq);
@@ -1351,7 +1367,7 @@ LogStatus TurnLog::for_each_committed(bool (*visit)(void* context, const TurnVie
         cut.visible = t.visible_through.load(mo_acquire);  // R2
         if (cut_count < cuts_max) cuts[cut_count++] = cut;
       }
-      if (rec_kind(s) != rec_committed || !e.payload_in_bounds(seq, j, s)) continue;
+      if (rec_kind(s) != rec_committed || !e.well_formed(seq, j, s)) continue;
       const TurnView view = e.view_of(seq, j, s);
       if (view.ticket <= cut.trim || view.ticket > cut.visible) continue;
       go_on = visit(context, view);

@@ -14,6 +14,7 @@
 #include "weft/sim/lock_checker.h"
 #include "weft/sim/lock_recorder.h"
 #include "weft/sim/turn_checker.h"
+#include "weft/sim/turn_recorder.h"
 #include "weft/turn_log.h"
 
 namespace weft::hunt {
@@ -23,133 +24,24 @@ constexpr std::uint64_t second = 1'000'000'000ULL;
 
 // ---- TurnLog world -------------------------------------------------------------
 
-struct ContextSeen {
-  int conv = 0;
-  std::uint64_t ticket = 0;
-  std::set<std::uint64_t> tickets;
-};
-
-struct TurnWorld {
-  TurnLog log;
-  sim::TurnChecker checker{4, 64};
-  std::vector<Id> convs;
-  std::vector<ContextSeen> contexts;
-  std::string violation;  // first violation a thread saw while running
-  Clock clock;
-
-  TurnWorld(sim::Run& run, const TurnLog::Config& config) : clock(run.clock()) {
-    (void)log.create(config, clock);
-    for (int c = 0; c < 4; c++) convs.push_back(Id{0xC0'0000ULL + static_cast<std::uint64_t>(c), 7});
-  }
-  void fail(const std::string& what) {
-    if (violation.empty()) violation = what;
-  }
-};
+using TurnWorld = sim::TurnRecorder;
 
 TurnLog::Config small_log(TurnLog::Retention retention = TurnLog::Retention::keep_all) {
-  TurnLog::Config config;
-  config.segment_bytes = 1024;  // 3 records a segment
-  config.segment_count = 4;
-  config.thread_capacity = 8;
-  config.exchanges_per_thread = 4;
-  config.reader_slots = 4;
-  config.exchange_timeout_ns = second;
-  config.retention = retention;
-  return config;
+  return sim::TurnRecorder::small_config(retention);
 }
 
 // One request of the chat service: begin, question, context, answer, commit.
 // `dies_after_question` leaves the exchange open (the worker crashed).
 void chat_request(TurnWorld* w, int conv, std::uint64_t request, bool dies_after_question = false) {
-  const Id& thread = w->convs[static_cast<std::size_t>(conv)];
-  const BeginResult begun = w->log.begin_exchange(thread, Id{0xAE, request}, BeginPolicy::queue);
-  if (begun.status != LogStatus::ok) {
-    w->fail(std::string("begin: ") + to_string(begun.status));
-    return;
-  }
-  const ExchangeRef x = begun.exchange;
-  const int turns = 2;
-  WEFT_RACE_POINT("service.before_save");
-  std::string q = sim::TurnChecker::payload(conv, x.ticket, 0, turns);
-  if (w->log.append(x, Role::user, q.data(), q.size()) != LogStatus::ok) {
-    w->checker.record(conv, x.ticket, sim::TurnChecker::failed, turns);
-    return;
-  }
-  WEFT_RACE_POINT("service.after_user_turn");
-  if (dies_after_question) {
-    w->checker.record(conv, x.ticket, sim::TurnChecker::abandoned, turns);
-    return;
-  }
-  TurnView views[32];
-  Snapshot context;
-  LogStatus st = LogStatus::not_ready;
-  for (int poll = 0; poll < 64 && st == LogStatus::not_ready; poll++) {  // bounded wait
-    st = w->log.context(x, views, 32, &context);
-    if (st == LogStatus::not_ready) {
-      WEFT_RACE_POINT("service.context_not_ready");
-      sim::sleep_for(1000);
-    }
-  }
-  if (st == LogStatus::ok) {
-    ContextSeen seen{conv, x.ticket, {}};
-    for (std::size_t i = 0; i < context.size(); i++) seen.tickets.insert(views[i].ticket);
-    w->contexts.push_back(seen);
-    const std::string bad = w->checker.check_snapshot(conv, thread, views, context.size(), x.ticket - 1, {}, nullptr);
-    if (!bad.empty()) w->fail("context: " + bad);
-  }
-  context.release();
-  WEFT_RACE_POINT("service.between_context_and_model");
-  std::string a = sim::TurnChecker::payload(conv, x.ticket, 1, turns);
-  if (w->log.append(x, Role::assistant, a.data(), a.size()) != LogStatus::ok) {
-    (void)w->log.abort(x);
-    w->checker.record(conv, x.ticket, sim::TurnChecker::failed, turns);
-    return;
-  }
-  WEFT_RACE_POINT("service.before_commit");
-  const LogStatus committed = w->log.commit(x);
-  w->checker.record(conv, x.ticket, committed == LogStatus::ok ? sim::TurnChecker::committed : sim::TurnChecker::failed,
-                    turns);
+  sim::TurnRecorder::Request r;
+  r.conv = conv;
+  r.id = request;
+  r.ending = dies_after_question ? sim::TurnRecorder::Ending::abandon : sim::TurnRecorder::Ending::commit;
+  w->request(r);
 }
 
-// The final state: abandoned exchanges expire, then every conversation's
-// history holds each committed exchange once, whole, in order; every context
-// that was ready held exactly the exchanges before it that committed.
-std::string final_check(TurnWorld* w, int convs, bool retention) {
-  if (!w->violation.empty()) return w->violation;
-  sim::sleep_for(2 * second);  // outside the threads: only moves the clock
-  TurnView views[64];
-  for (int c = 0; c < convs; c++) {
-    Snapshot snap;
-    const LogStatus st = w->log.snapshot(w->convs[static_cast<std::size_t>(c)], views, 64, &snap);
-    if (st != LogStatus::ok) return std::string("final snapshot: ") + to_string(st);
-    const auto committed = retention ? std::vector<std::uint64_t>{} : w->checker.committed_so_far(c, 63);
-    const std::string bad = w->checker.check_snapshot(c, w->convs[static_cast<std::size_t>(c)], views, snap.size(),
-                                                      snap.visible_through(), committed, nullptr);
-    if (!bad.empty()) return "final: " + bad;
-    if (retention) {  // T8: what is left is a contiguous run ending at the last commit
-      const auto all = w->checker.committed_so_far(c, 63);
-      std::set<std::uint64_t> shown;
-      for (std::size_t i = 0; i < snap.size(); i++) shown.insert(views[i].ticket);
-      bool started = false;
-      for (std::uint64_t t : all) {
-        if (shown.count(t) != 0) started = true;
-        else if (started) return "T8: committed ticket " + std::to_string(t) + " missing after the trimmed prefix";
-      }
-    }
-  }
-  for (const ContextSeen& seen : w->contexts) {  // T7
-    std::set<std::uint64_t> expected;
-    for (std::uint64_t t = 1; t < seen.ticket; t++) {
-      if (w->checker.outcome(seen.conv, t) == sim::TurnChecker::committed) expected.insert(t);
-    }
-    if (!retention && seen.tickets != expected) {
-      return "T7: the context of ticket " + std::to_string(seen.ticket) + " held " +
-             std::to_string(seen.tickets.size()) + " of the " + std::to_string(expected.size()) +
-             " exchanges before it that committed";
-    }
-  }
-  return w->checker.check_seen_were_committed();
-}
+// The final state (sim::TurnRecorder::check).
+std::string final_check(TurnWorld* w, int convs) { return w->check(convs); }
 
 // ---- LockTable world -------------------------------------------------------------
 
@@ -168,7 +60,7 @@ void s1_a(sim::Run& run) {
   auto* w = run.own(new TurnWorld(run, small_log()));
   run.thread("request-1", [w] { chat_request(w, 0, 1); });
   run.thread("request-2", [w] { chat_request(w, 0, 2); });
-  run.check([w] { return final_check(w, 1, false); });
+  run.check([w] { return final_check(w, 1); });
 }
 
 void s1_b(sim::Run& run) {
@@ -181,21 +73,10 @@ void s1_b(sim::Run& run) {
   run.thread("reader", [w] {
     std::vector<std::string> previous[2];
     for (int round = 0; round < 3; round++) {
-      for (int c = 0; c < 2; c++) {
-        TurnView views[32];
-        Snapshot snap;
-        if (w->log.snapshot(w->convs[static_cast<std::size_t>(c)], views, 32, &snap) != LogStatus::ok) continue;
-        const std::string bad = w->checker.check_snapshot(c, w->convs[static_cast<std::size_t>(c)], views, snap.size(),
-                                                          snap.visible_through(), {}, &previous[c]);
-        if (!bad.empty()) w->fail("snapshot: " + bad);
-        previous[c].clear();
-        for (std::size_t i = 0; i < snap.size(); i++) {
-          previous[c].emplace_back(reinterpret_cast<const char*>(views[i].payload), views[i].payload_bytes);
-        }
-      }
+      for (int c = 0; c < 2; c++) w->read(c, &previous[c]);
     }
   });
-  run.check([w] { return final_check(w, 2, false); });
+  run.check([w] { return final_check(w, 2); });
 }
 
 // S1.c: cleanup (trim + churn that wants to recycle the ring) runs while a
@@ -205,34 +86,12 @@ void s1_c(sim::Run& run) {
   auto* w = run.own(new TurnWorld(run, small_log(TurnLog::Retention::recycle_oldest)));
   chat_request(w, 0, 1);  // history before the run (setup is not scheduled)
   run.thread("request", [w] { chat_request(w, 0, 2); });
-  run.thread("reader", [w] {
-    TurnView views[8];
-    Snapshot snap;
-    if (w->log.snapshot(w->convs[0], views, 8, &snap) != LogStatus::ok || snap.size() == 0) return;
-    const std::string before(reinterpret_cast<const char*>(views[0].payload), views[0].payload_bytes);
-    WEFT_RACE_POINT("service.reader_holds_snapshot");
-    sim::sleep_for(1000);
-    const std::string after(reinterpret_cast<const char*>(views[0].payload), views[0].payload_bytes);
-    if (before != after) w->fail("T8: a pinned snapshot's turn changed under the reader: '" + before + "' became '" + after + "'");
-  });
+  run.thread("reader", [w] { w->hold(0); });
   run.thread("cleanup", [w] {
-    WEFT_RACE_POINT("service.before_cleanup");
-    (void)w->log.trim_thread(w->convs[0], 100);
-    for (int i = 0; i < 12; i++) {  // churn on another conversation
-      const BeginResult b = w->log.begin_exchange(w->convs[1], Id{0xC1, static_cast<std::uint64_t>(i) + 1}, BeginPolicy::queue);
-      if (b.status != LogStatus::ok) break;
-      const std::string text = sim::TurnChecker::payload(1, b.exchange.ticket, 0, 1);
-      const LogStatus st = w->log.append(b.exchange, Role::user, text.data(), text.size());
-      if (st == LogStatus::ok && w->log.commit(b.exchange) == LogStatus::ok) {
-        w->checker.record(1, b.exchange.ticket, sim::TurnChecker::committed, 1);
-      } else {
-        (void)w->log.abort(b.exchange);
-        w->checker.record(1, b.exchange.ticket, sim::TurnChecker::failed, 1);
-      }
-    }
-    WEFT_RACE_POINT("service.after_cleanup");
+    w->trim(0, 100);
+    w->burst(1, 1, 12);  // churn on another conversation wants to recycle the ring
   });
-  run.check([w] { return final_check(w, 2, true); });
+  run.check([w] { return final_check(w, 2); });
 }
 
 // S1.d: one request dies after its question; another streams its answer in
@@ -266,7 +125,7 @@ void s1_d(sim::Run& run) {
     sim::sleep_for(second / 2);
     chat_request(w, 0, 3);
   });
-  run.check([w] { return final_check(w, 1, false); });
+  run.check([w] { return final_check(w, 1); });
 }
 
 // S1.f (S1.d's "in the middle of writing a turn", with parallel tool
@@ -349,7 +208,7 @@ void s1_e(sim::Run& run) {
   });
   run.thread("request-2", [w] { chat_request(w, 0, 2); });
   run.thread("request-3", [w] { chat_request(w, 0, 3); });
-  run.check([w] { return final_check(w, 1, false); });
+  run.check([w] { return final_check(w, 1); });
 }
 
 // S2.a/b/e/g: edits, reads and rapid re-tries on one session and a
@@ -545,7 +404,7 @@ void s5(sim::Run& run) {
       if (w->locks.release(session, lease.token).status != LockStatus::released) w->turns.fail("S5: release failed");
     });
   }
-  run.check([w] { return final_check(&w->turns, 3, false); });
+  run.check([w] { return final_check(&w->turns, 3); });
 }
 
 }  // namespace

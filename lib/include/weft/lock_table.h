@@ -294,7 +294,8 @@ class LockTable {
   /// Lets the holder with `token` see whether cancel was requested.
   CancelPoll poll_cancel(const Id& key, Token token) noexcept;
   /// A consistent view of `key`'s slot (for diagnostics and tests); see
-  /// LockInfo::status.
+  /// LockInfo::status. It waits out a transition of the key for at most
+  /// attempts_max spins (not transition_spins_max), then says contended.
   [[nodiscard]] LockInfo inspect(const Id& key) noexcept;
   /// The counters.
   [[nodiscard]] LockStats stats() const noexcept;

@@ -39,23 +39,26 @@ class LockRecorder {
     if (t >= 0 && t < 64) w->readings[t] = now;
     return now;
   }
-  /// A table of 64 slots (probe window 4) and `nkeys` keys whose windows are apart.
-  explicit LockRecorder(Run& run, int nkeys) : sim_clock(run.clock()) {
+  /// A table of 64 slots (probe window 4) and `nkeys` keys (at most 4) whose
+  /// windows are apart; or, with `neighbours`, keys with one home slot, so
+  /// their claims and releases move each other's slots (then use leases that
+  /// do not expire during the run: the model knows no eviction of one key by
+  /// another).
+  explicit LockRecorder(Run& run, int nkeys, bool neighbours = false) : sim_clock(run.clock()) {
     LockTable::Config config;
     config.capacity = 64;
     config.probe_window = 4;
     (void)table.create(config, Clock{&LockRecorder::read, this});
-    // Keys whose probe windows are apart (the model has no slots).
     for (std::uint64_t n = 1; static_cast<int>(keys.size()) < nkeys; n++) {
       const Id k{0x5E55, n};
       const std::uint64_t home = id_mix64(k) % 64;
-      bool apart = true;
+      bool fits = true;
       for (const Id& other : keys) {
         const std::uint64_t h = id_mix64(other) % 64;
         const std::uint64_t d = h > home ? h - home : home - h;
-        if (d < 8 || d > 56) apart = false;
+        fits = fits && (neighbours ? d == 0 : d >= 8 && d <= 56);
       }
-      if (apart) keys.push_back(k);
+      if (fits) keys.push_back(k);
     }
   }
   /// Starts recording a call (its invocation time).

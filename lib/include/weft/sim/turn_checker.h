@@ -4,10 +4,14 @@
 // readers hand every snapshot to check_snapshot(); check_final() checks the
 // end state. Contracts checked: T1 no loss, T2 (by the callers), T3 order,
 // T4 atomic visibility, T5 monotonic snapshots, T6 isolation, T7 context.
+// Extra turns another thread streamed into an exchange (Role::tool, payload
+// tool_payload(); see is_extra()) must read tool_payload() whole and belong
+// to a committed exchange, and are not counted among the exchange's turns.
 #pragma once
 
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -33,6 +37,19 @@ class TurnChecker {
            " n" + std::to_string(turns);
   }
 
+  /// The payload of a tool turn another thread streams into an exchange
+  /// (Role::tool; checked whole, not counted among the exchange's turns).
+  static std::string tool_payload(int conv, std::uint64_t ticket) {
+    return "tool result for c" + std::to_string(conv) + " t" + std::to_string(ticket);
+  }
+
+  /// True for a turn another thread streamed in (Role::tool and a payload
+  /// that begins like tool_payload(): possibly cut short if damaged).
+  static bool is_extra(const TurnView& v) {
+    static constexpr char prefix[] = "tool result";
+    return v.role == Role::tool && v.payload_bytes >= 4 && std::memcmp(v.payload, prefix, 4) == 0;
+  }
+
   /// Records an exchange's outcome once its call returned.
   void record(int conv, std::uint64_t ticket, Outcome outcome, int turns) {
     if (ticket >= tickets_max_) return;
@@ -52,28 +69,41 @@ class TurnChecker {
                              std::uint64_t last, const std::vector<std::uint64_t>& committed_before,
                              const std::vector<std::string>* previous) {
     std::set<std::uint64_t> tickets;
+    std::uint32_t ordinal = 0;  // the turn's place among its exchange's non-tool turns
     for (std::size_t i = 0; i < n; i++) {
       const TurnView& v = views[i];
       const std::string text(reinterpret_cast<const char*>(v.payload), v.payload_bytes);
+      if (i > 0) {
+        const TurnView& p = views[i - 1];
+        if (p.ticket > v.ticket || (p.ticket == v.ticket && p.index >= v.index)) return "T3: out of order at " + text;
+      }
+      if (i == 0 || views[i - 1].ticket != v.ticket) ordinal = 0;
+      if (is_extra(v)) {  // a tool turn streamed in by another thread: whole, of its exchange
+        if (text != tool_payload(conv, v.ticket)) return "T4: a tool turn reads '" + text + "'";
+        if (!(v.thread == thread)) return "T6: a tool turn of another thread";
+        const Outcome o = outcome(conv, v.ticket);
+        if (o == aborted || o == abandoned || o == failed) return "T4/T9: a tool turn of an unfinished or aborted exchange";
+        continue;
+      }
       int c = -1, index = -1, turns = -1;
       unsigned long long ticket = 0;
       if (std::sscanf(text.c_str(), "c%d t%llu i%d n%d", &c, &ticket, &index, &turns) != 4) {
         return "T4: unreadable turn '" + text + "' (half written?)";
       }
       if (!(v.thread == thread) || c != conv) return "T6: turn of conv " + std::to_string(c) + " in conv " + std::to_string(conv);
-      if (ticket != v.ticket || static_cast<std::uint32_t>(index) != v.index) return "T4: header and payload disagree: " + text;
+      if (ticket != v.ticket || static_cast<std::uint32_t>(index) != ordinal) return "T4: header and payload disagree: " + text;
       if (v.ticket > last) return "T4: ticket " + std::to_string(v.ticket) + " beyond the watermark " + std::to_string(last);
-      if (i > 0) {
-        const TurnView& p = views[i - 1];
-        if (p.ticket > v.ticket || (p.ticket == v.ticket && p.index >= v.index)) return "T3: out of order at " + text;
-      }
       if (v.index == 0 && v.role != Role::user) return "T3: exchange does not lead with the user turn: " + text;
-      // T4: the exchange is complete: indices 0..turns-1, consecutive.
+      // T4: the exchange is complete: indices 0..turns-1, consecutive (tool
+      // turns streamed in between take indices of their own).
       const bool first_of_exchange = i == 0 || views[i - 1].ticket != v.ticket;
       if (first_of_exchange && v.index != 0) return "T4: exchange starts at index " + std::to_string(v.index);
-      const bool last_of_exchange = i + 1 == n || views[i + 1].ticket != v.ticket;
-      if (last_of_exchange && static_cast<int>(v.index) != turns - 1) return "T4: partial exchange: " + text;
+      std::size_t next = i + 1;
+      while (next < n && views[next].ticket == v.ticket && is_extra(views[next])) next++;
+      const bool last_of_exchange = next == n || views[next].ticket != v.ticket;
+      if (last_of_exchange && static_cast<int>(ordinal) != turns - 1) return "T4: partial exchange: " + text;
       if (!first_of_exchange && views[i - 1].index + 1 != v.index) return "T4: a turn is missing before " + text;
+      ordinal++;
       const Outcome o = outcome(conv, v.ticket);
       if (o == aborted || o == abandoned || o == failed) return "T4/T9: a turn of an unfinished or aborted exchange: " + text;
       tickets.insert(v.ticket);
