@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Builds every preset (release, asan, tsan, hooks, sim) and runs every test in
-# each (the sim preset includes a short weft-hunt), installs the release
-# build and builds the consumer project against it with find_package(weft),
-# and proves the bug zoo: weft-hunt catches each of the eight mutants. Ends
-# with one line: "N passed, N failed".
+# Builds every preset (release, asan, tsan, hooks, sim, fuzz) and runs every
+# test in each (the sim preset includes a short weft-hunt; every preset that
+# builds fuzz targets replays their corpora), installs the release build and
+# builds the consumer project against it with find_package(weft), proves the
+# bug zoo (weft-hunt catches each of the eight mutants), runs the fuzz smoke
+# (each fuzzer 20 s), checks the OSS-Fuzz build script and proves that the
+# schedule fuzzers catch the three fastest mutants. Ends with one line:
+# "N passed, N failed".
 #
 #   bash ci/test.sh              all presets, then the bug zoo
 #   bash ci/test.sh release tsan only these presets (no bug zoo)
@@ -14,7 +17,7 @@ bash ci/deps.sh
 presets=("$@")
 zoo=0
 if [ ${#presets[@]} -eq 0 ]; then
-  presets=(release asan tsan hooks sim)
+  presets=(release asan tsan hooks sim fuzz)
   zoo=1
 fi
 passed=0
@@ -63,6 +66,24 @@ if printf '%s\n' "${presets[@]}" | grep -qx release; then
   fi
 fi
 
+# Runs a check script that ends with "N passed, N failed"; adds its counts.
+tally() {
+  local name=$1 log=$2
+  shift 2
+  set +e
+  "$@" 2>&1 | tee "$log"
+  set -e
+  local line p f
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+  p=$(echo "$line" | grep -oE '^[0-9]+' || echo 0)
+  f=$(echo "$line" | grep -oE '[0-9]+ failed' | grep -oE '^[0-9]+' || echo 1)
+  p=${p:-0}
+  f=${f:-1}
+  passed=$((passed + p))
+  failed=$((failed + f))
+  summary+=("$name: $p passed, $f failed")
+}
+
 if [ "$zoo" = 1 ]; then
   echo "=== bug zoo: weft-hunt must catch every mutant"
   set +e
@@ -75,6 +96,22 @@ if [ "$zoo" = 1 ]; then
   passed=$((passed + zoo_caught))
   failed=$((failed + zoo_missed))
   summary+=("bug zoo: $zoo_caught mutants caught, $zoo_missed missed")
+
+  echo "=== fuzz smoke: each fuzzer 20 s from its seed corpus (libFuzzer, ASan + UBSan)"
+  tally "fuzz smoke" build/fuzz-smoke.log bash ci/fuzz-smoke.sh 20
+  echo "=== OSS-Fuzz: ci/oss-fuzz/build.sh with local values, \$OUT checked, 3000 inputs a fuzzer"
+  tally "oss-fuzz build" build/oss-fuzz-check.log bash ci/oss-fuzz-check.sh 3000
+  echo "=== fuzz zoo: the schedule fuzzers must catch the three fastest mutants"
+  set +e
+  bash ci/fuzz-zoo.sh | tee build/fuzz-zoo.log
+  set -e
+  fz_caught=$(grep -oE '^[0-9]+ caught' build/fuzz-zoo.log | tail -1 | grep -oE '^[0-9]+')
+  fz_missed=$(grep -oE '[0-9]+ missed' build/fuzz-zoo.log | tail -1 | grep -oE '^[0-9]+')
+  fz_caught=${fz_caught:-0}
+  fz_missed=${fz_missed:-3}
+  passed=$((passed + fz_caught))
+  failed=$((failed + fz_missed))
+  summary+=("fuzz zoo: $fz_caught mutants caught, $fz_missed missed")
 fi
 
 echo "=== summary"
