@@ -33,27 +33,26 @@ nice -n 10 cmake --build --preset bench --target weft_bench
 
 bin=build/bench/bench/weft_bench
 results=build/bench/results
-profiles="$results/profile"
-mkdir -p "$results"
-rm -rf "$profiles"
-mkdir -p "$profiles"
-
-if [ "$quick" -eq 1 ]; then
+if [ "$quick" -eq 1 ]; then  # its own files: a smoke never replaces a full run's
   run_args=(--benchmark_min_time=0.01)
   json="$results/quick.json"
+  profiles="$results/profile-quick"
   report="$results/BENCHMARKS.quick.md"
 else
   # Three repetitions: the report takes the median of each figure.
   run_args=(--benchmark_min_time=0.3 --benchmark_repetitions=3 --benchmark_display_aggregates_only=true)
   json="$results/full.json"
+  profiles="$results/profile"
   report="docs/BENCHMARKS.md"
 fi
+rm -rf "$profiles"
+mkdir -p "$profiles"
 run_cmd=("$bin" "${run_args[@]}" --benchmark_out="$json" --benchmark_out_format=json)
 
 echo "=== bench: ${run_cmd[*]}"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$(date +%s)
-"${run_cmd[@]}" | tee "$results/console.txt"
+"${run_cmd[@]}" | tee "$json.txt"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "=== bench: suite ran in $(( $(date +%s) - start )) s (load average before: $load_before, after: $load_after)"
 

@@ -25,8 +25,8 @@ for f in "${fuzzers[@]}"; do
   # shellcheck disable=SC2086
   if build/fuzz/fuzz/"$f" $opts -max_total_time="$seconds" -seed=1 -print_final_stats=1 \
        -artifact_prefix=build/fuzz/crashes/"$f"- "$work/$f" >"$work/$f.log" 2>&1; then
-    n=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$work/$f.log" | grep -oE '[0-9]+$')
-    rate=$(grep -oE 'stat::average_exec_per_sec: [0-9]+' "$work/$f.log" | grep -oE '[0-9]+$')
+    n=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$work/$f.log" | grep -oE '[0-9]+$' || true)
+    rate=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$work/$f.log" | grep -oE '[0-9]+$' || true)
     echo "    $f: $n executions in $seconds s ($rate/s), no crash"
     passed=$((passed + 1))
   else

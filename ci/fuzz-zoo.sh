@@ -85,7 +85,7 @@ for m in "${mutants[@]}"; do
     end=$(date +%s.%N)
     artifact=$(ls "$work/$m-$run-"crash-* 2>/dev/null | head -1 || true)
     failure=$(grep -m1 "^$fuzzer: " "$log" | sed "s/^$fuzzer: //" || true)
-    n=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
+    n=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1 || true)
     seconds=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
     replayed=""
     if [ -n "$artifact" ]; then replayed=$("$dir/fuzz/$fuzzer" "$artifact" 2>&1 || true); fi

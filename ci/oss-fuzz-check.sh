@@ -41,8 +41,8 @@ for f in "${fuzzers[@]}"; do
     opts=$(sed -n 's/^\([a-z_]*\) *= *\(.*\)$/-\1=\2/p' "$OUT/$f.options" | sed "s|^-dict=|-dict=$OUT/|" | tr '\n' ' ')
     # shellcheck disable=SC2086
     if (cd "$root" && "$OUT/$f" $opts -runs="$runs" -seed=1 -print_final_stats=1 "$corpus") >"$root/$f.log" 2>&1; then
-      n=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$root/$f.log" | grep -oE '[0-9]+$')
-      rate=$(grep -oE 'stat::average_exec_per_sec: [0-9]+' "$root/$f.log" | grep -oE '[0-9]+$')
+      n=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$root/$f.log" | grep -oE '[0-9]+$' || true)
+      rate=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$root/$f.log" | grep -oE '[0-9]+$' || true)
       echo "    $f: binary, ${f}_seed_corpus.zip ($seeds seeds), .dict, .options; ran $n inputs ($rate/s), no crash"
     else
       tail -20 "$root/$f.log"

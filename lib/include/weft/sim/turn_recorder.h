@@ -198,9 +198,11 @@ class TurnRecorder {
     }
   }
 
-  /// A tool call: streams a tool turn into the exchange a request offered
-  /// (nothing when none is on offer).
+  /// A tool call: streams a tool turn into the exchange a request offered,
+  /// waiting (bounded: 64 polls of a virtual microsecond) for one to be on
+  /// offer; nothing when none comes.
   void tool() {
+    for (int poll = 0; poll < 64 && tool_target.ticket == 0; poll++) sleep_for(1000);
     const ExchangeRef x = tool_target;
     const int conv = tool_target_conv;
     if (x.ticket == 0) return;
