@@ -3,6 +3,9 @@
 // same on every target.
 #include "weft/id.h"
 
+#include <bit>
+#include <cstring>
+
 namespace weft {
 inline namespace WEFT_SEAM_NS {
 namespace {
@@ -29,6 +32,18 @@ std::uint64_t load_le64(const unsigned char* p, std::size_t n) noexcept {
   return v;
 }
 
+// A whole little-endian 64-bit word: one load where the target is
+// little-endian (the byte loop above is not always turned into one).
+std::uint64_t load_le64(const unsigned char* p) noexcept {
+  if constexpr (std::endian::native == std::endian::little) {
+    std::uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  } else {
+    return load_le64(p, 8);
+  }
+}
+
 }  // namespace
 
 Id murmur3_x64_128(const void* bytes, std::size_t length, std::uint32_t seed) noexcept {
@@ -37,8 +52,8 @@ Id murmur3_x64_128(const void* bytes, std::size_t length, std::uint32_t seed) no
   std::uint64_t h1 = seed;
   std::uint64_t h2 = seed;
   for (std::size_t i = 0; i < blocks; i++) {
-    std::uint64_t k1 = load_le64(data + i * 16, 8);
-    std::uint64_t k2 = load_le64(data + i * 16 + 8, 8);
+    std::uint64_t k1 = load_le64(data + i * 16);
+    std::uint64_t k2 = load_le64(data + i * 16 + 8);
     k1 *= c1; k1 = rotl64(k1, 31); k1 *= c2; h1 ^= k1;
     h1 = rotl64(h1, 27); h1 += h2; h1 = h1 * 5 + 0x52DCE729;
     k2 *= c2; k2 = rotl64(k2, 33); k2 *= c1; h2 ^= k2;

@@ -185,7 +185,12 @@ struct LockEngine {
   }
 
   u32 home_of(const Id& key) const { return static_cast<u32>(id_mix64(key) % capacity); }
-  u32 at(u32 home, u32 offset) const { return (home + offset) % capacity; }
+  // The slot `offset` places after `home` (offset < window <= capacity, so
+  // one wrap at most: no division on the probe path).
+  u32 at(u32 home, u32 offset) const {
+    const u64 i = static_cast<u64>(home) + offset;
+    return static_cast<u32>(i >= capacity ? i - capacity : i);
+  }
 
   // Scans the key's window. Bound: window slots, each re-read at most while
   // the budget lasts (a failed read means another thread changed the slot).

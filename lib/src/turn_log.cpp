@@ -240,8 +240,8 @@ struct LogEngine {
   }
 
   ThreadSlot& thread_at(u64 i) { return reinterpret_cast<ThreadSlot*>(region + g.threads_at)[i]; }
-  ExchangeSlot& exchange_at(u64 thread_index, u64 ticket) {
-    return reinterpret_cast<ExchangeSlot*>(region + g.exchanges_at)[thread_index * g.window + ticket % g.window];
+  ExchangeSlot& exchange_at(u64 thread_index, u64 ticket) {  // W is a power of two
+    return reinterpret_cast<ExchangeSlot*>(region + g.exchanges_at)[thread_index * g.window + (ticket & (g.window - 1))];
   }
   ReaderSlot& reader_at(u64 i) { return reinterpret_cast<ReaderSlot*>(region + g.readers_at)[i]; }
   unsigned char* segment_base(u64 seq) { return region + g.segments_at + (seq % g.segment_count) * g.segment_bytes; }
@@ -410,6 +410,40 @@ struct LogEngine {
     return true;
   }
 
+  // Thread slots met while scanning one segment (try_recycle), with the
+  // highest ticket seen of each. Direct-mapped, 16 entries; a thread that
+  // collides with a kept one is looked up each time, and `overflow_from`
+  // tells the trim pass to look at records itself (rare: a segment holds
+  // records of more than a handful of threads at once only under heavy fan-in).
+  struct ThreadCache {
+    struct Entry {
+      bool used = false;
+      Id id{};
+      u64 index = 0;
+      u64 max_ticket = 0;
+    };
+    Entry entries[16];
+    u64 overflow_from = 0;  // records below this index need the per-record trim pass
+    const Entry* find(LogEngine& e, const Id& id, u64 ticket) {
+      Entry& slot = entries[id_mix64(id) & 15];
+      if (slot.used && slot.id == id) {
+        if (ticket > slot.max_ticket) slot.max_ticket = ticket;
+        return &slot;
+      }
+      u64 ti = 0;
+      bool full = false;
+      if (!e.find_thread(id, false, ti, full)) return nullptr;
+      if (slot.used) {  // collision: keep the first, remember that records need the slow trim
+        overflow_from = e.g.records_per_segment;
+        scratch = Entry{true, id, ti, ticket};
+        return &scratch;
+      }
+      slot = Entry{true, id, ti, ticket};
+      return &slot;
+    }
+    Entry scratch;
+  };
+
   // What try_recycle() did.
   enum class Recycle { recycled, refused, raced };
 
@@ -433,21 +467,27 @@ struct LogEngine {
     if (seg.writers.load(mo_seq_cst) != 0) return restore();  // R5
     const u64 records = std::min<u64>(seg.fill.load(mo_acquire) >> fill_shift, g.records_per_segment);
     // Every record's exchange must have finished (ticket <= its thread's
-    // watermark): an open exchange's records never leave [T8].
+    // watermark): an open exchange's records never leave [T8]. A segment's
+    // records belong to few threads: a small cache keeps each thread's slot
+    // and its highest ticket here, so each thread is looked up about once.
+    ThreadCache cache;
     for (u64 j = 0; j < records; j++) {
       RecordHeader& r = record(old, j);
       const u64 kind = rec_kind(r.state.load(mo_acquire));
       if (kind == rec_empty) continue;
       if (kind == rec_busy) return restore();
-      u64 ti = 0;
-      bool full = false;
-      if (!find_thread(Id{r.thread_hi.load(mo_relaxed), r.thread_lo.load(mo_relaxed)}, false, ti, full)) continue;
-      if (r.ticket.load(mo_relaxed) > thread_at(ti).visible_through.load(mo_acquire)) return restore();
+      const u64 ticket = r.ticket.load(mo_relaxed);
+      const ThreadCache::Entry* e = cache.find(*this, Id{r.thread_hi.load(mo_relaxed), r.thread_lo.load(mo_relaxed)}, ticket);
+      if (e == nullptr) continue;  // unknown thread (a damaged record)
+      if (ticket > thread_at(e->index).visible_through.load(mo_acquire)) return restore();
     }
     WEFT_RACE_POINT("turn_log.recycle.before_trim");
     // Turns leave only as a prefix of their thread: trim each thread through
     // its highest ticket in this segment (all finished, checked above).
-    for (u64 j = 0; j < records; j++) {
+    for (const ThreadCache::Entry& e : cache.entries) {
+      if (e.used) raise(thread_at(e.index).trimmed_through, e.max_ticket);
+    }
+    for (u64 j = 0; j < std::min(cache.overflow_from, records); j++) {  // threads the cache could not keep
       RecordHeader& r = record(old, j);
       if (rec_kind(r.state.load(mo_acquire)) == rec_empty) continue;
       u64 ti = 0;

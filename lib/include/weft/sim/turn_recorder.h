@@ -212,6 +212,7 @@ class TurnRecorder {
     if (st == LogStatus::ok) {
       (void)stream.write(text.data(), 5);
       WEFT_RACE_POINT("service.tool_streaming");
+      sleep_for(1000);  // the tool's output arrives over time: others go first
       (void)stream.write(text.data() + 5, text.size() - 5);
       st = stream.finish();
     }
@@ -306,11 +307,15 @@ class TurnRecorder {
           }
         }
       } else {
-        for (const ToolResult& tr : tools) {  // T1: a tool turn said ok and its exchange committed
-          if (tr.conv != c || tr.status != LogStatus::ok || checker.outcome(c, tr.ticket) != TurnChecker::committed) continue;
-          bool seen = false;
-          for (std::size_t i = 0; i < snap.size(); i++) seen = seen || (views[i].ticket == tr.ticket && TurnChecker::is_extra(views[i]));
-          if (!seen) return "T1: a tool turn's stream said ok but committed ticket " + std::to_string(tr.ticket) + " lacks it";
+        for (const ToolResult& tr : tools) {  // as many tool turns as streams that said ok (T1, T4)
+          if (tr.conv != c || checker.outcome(c, tr.ticket) != TurnChecker::committed) continue;
+          std::size_t oks = 0, shown_tools = 0;
+          for (const ToolResult& o : tools) oks += o.conv == c && o.ticket == tr.ticket && o.status == LogStatus::ok;
+          for (std::size_t i = 0; i < snap.size(); i++) shown_tools += views[i].ticket == tr.ticket && TurnChecker::is_extra(views[i]);
+          if (shown_tools != oks) {
+            return "T1/T4: committed ticket " + std::to_string(tr.ticket) + " shows " + std::to_string(shown_tools) +
+                   " tool turns, but " + std::to_string(oks) + " tool streams into it said ok";
+          }
         }
       }
     }
