@@ -1041,7 +1041,7 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
     x.request_hi.store(request.hi, mo_relaxed);
     x.request_lo.store(request.lo, mo_relaxed);
     x.fence.store(fence, mo_relaxed);
-    x.progress_ns.store(clock_.now(), mo_relaxed);
+    x.progress_ns.store(now, mo_relaxed);  // the begin's own reading: one clock read per begin
     x.turns.store(turns_word(n, 0), mo_relaxed);
     for (auto& p : x.positions) p.store(0, mo_relaxed);
     x.state.store(ex_state(n, ph_open), mo_release);  // publishes the fields above
