@@ -84,34 +84,34 @@ tally() {
   summary+=("$name: $p passed, $f failed")
 }
 
+# Runs a zoo script that ends with "N caught, N missed" (mutants); adds its
+# counts (all `expected` count as missed when it says nothing).
+zoo_tally() {
+  local name=$1 log=$2 expected=$3
+  shift 3
+  set +e
+  "$@" 2>&1 | tee "$log"
+  set -e
+  local c m
+  c=$(grep -oE '[0-9]+ caught, [0-9]+ missed$' "$log" | tail -1 | grep -oE '^[0-9]+' || true)
+  m=$(grep -oE '[0-9]+ missed$' "$log" | tail -1 | grep -oE '^[0-9]+' || true)
+  c=${c:-0}
+  m=${m:-$expected}
+  passed=$((passed + c))
+  failed=$((failed + m))
+  summary+=("$name: $c mutants caught, $m missed")
+}
+
 if [ "$zoo" = 1 ]; then
   echo "=== bug zoo: weft-hunt must catch every mutant"
-  set +e
-  bash ci/bug-zoo.sh | tee build/bug-zoo.log
-  set -e
-  zoo_caught=$(grep -oE '[0-9]+ caught' build/bug-zoo.log | tail -1 | grep -oE '^[0-9]+')
-  zoo_missed=$(grep -oE '[0-9]+ missed' build/bug-zoo.log | tail -1 | grep -oE '^[0-9]+')
-  zoo_caught=${zoo_caught:-0}
-  zoo_missed=${zoo_missed:-8}
-  passed=$((passed + zoo_caught))
-  failed=$((failed + zoo_missed))
-  summary+=("bug zoo: $zoo_caught mutants caught, $zoo_missed missed")
+  zoo_tally "bug zoo" build/bug-zoo.log 8 bash ci/bug-zoo.sh
 
   echo "=== fuzz smoke: each fuzzer 20 s from its seed corpus (libFuzzer, ASan + UBSan)"
   tally "fuzz smoke" build/fuzz-smoke.log bash ci/fuzz-smoke.sh 20
   echo "=== OSS-Fuzz: ci/oss-fuzz/build.sh with local values, \$OUT checked, 3000 inputs a fuzzer"
   tally "oss-fuzz build" build/oss-fuzz-check.log bash ci/oss-fuzz-check.sh 3000
   echo "=== fuzz zoo: the schedule fuzzers must catch the three fastest mutants"
-  set +e
-  bash ci/fuzz-zoo.sh | tee build/fuzz-zoo.log
-  set -e
-  fz_caught=$(grep -oE '^[0-9]+ caught' build/fuzz-zoo.log | tail -1 | grep -oE '^[0-9]+')
-  fz_missed=$(grep -oE '[0-9]+ missed' build/fuzz-zoo.log | tail -1 | grep -oE '^[0-9]+')
-  fz_caught=${fz_caught:-0}
-  fz_missed=${fz_missed:-3}
-  passed=$((passed + fz_caught))
-  failed=$((failed + fz_missed))
-  summary+=("fuzz zoo: $fz_caught mutants caught, $fz_missed missed")
+  zoo_tally "fuzz zoo" build/fuzz-zoo.log 3 bash ci/fuzz-zoo.sh
 fi
 
 echo "=== summary"

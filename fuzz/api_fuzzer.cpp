@@ -404,12 +404,7 @@ struct LockWorld {
         op.owner = owner;
         op.mode = mode;
         op.lease = lease;
-        op.status = r.status;
-        op.out_token = r.token;
-        op.depth = r.depth;
-        op.holder = r.holder;
-        op.until = r.holder_until_ns;
-        op.holder_mode = r.holder_mode;
+        op.take(r);
         apply(op);
         if (r.status == weft::LockStatus::acquired) tokens[key] = r.token;
         break;
@@ -426,8 +421,7 @@ struct LockWorld {
             break;
           }
           op.kind = weft::sim::LockOp::release;
-          op.status = r.status;
-          op.depth = r.depth_left;
+          op.take(r);
         } else {
           const std::uint64_t l = in.pick(4);
           const std::uint64_t lease = l == 0 ? 0 : l == 1 ? std::numeric_limits<std::uint64_t>::max() : 1'000'000ULL;
@@ -438,8 +432,7 @@ struct LockWorld {
           }
           op.kind = weft::sim::LockOp::renew;
           op.lease = lease;
-          op.status = r.status;
-          op.until = r.deadline_ns;
+          op.take(r);
         }
         apply(op);
         break;
@@ -460,8 +453,7 @@ struct LockWorld {
           }
           op.kind = weft::sim::LockOp::poll;
           op.token = t;
-          op.status = p.status;
-          op.requested = p.requested;
+          op.take(p);
         } else {
           (void)table.inspect(keys[static_cast<std::size_t>(key)]);
           (void)table.inspect(weft::Id{});

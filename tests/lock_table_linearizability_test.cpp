@@ -112,26 +112,19 @@ void run_thread(LockTable& table, const std::vector<Id>& keys, int thread, unsig
       op.mode = random() % 3 == 0 ? LockMode::shared : LockMode::exclusive;
       op.lease = 1 + random() % 40;
       const auto r = table.try_acquire(k, op.owner, op.mode, op.lease);
-      op.status = r.status;
-      op.out_token = r.token;
-      op.depth = r.depth;
-      op.holder = r.holder;
-      op.until = r.holder_until_ns;
-      op.holder_mode = r.holder_mode;
+      op.take(r);
       if (r.status == LockStatus::acquired) last_token[op.key] = r.token;
     } else if (pick < 7) {
       op.kind = LockOp::release;
       op.token = last_token[op.key] != 0 ? last_token[op.key] : 1 + random() % 8;
       const auto r = table.release(k, op.token);
-      op.status = r.status;
-      op.depth = r.depth_left;
+      op.take(r);
     } else if (pick < 8) {
       op.kind = LockOp::renew;
       op.token = last_token[op.key] != 0 ? last_token[op.key] : 1;
       op.lease = 1 + random() % 40;
       const auto r = table.renew(k, op.token, op.lease);
-      op.status = r.status;
-      op.until = r.deadline_ns;
+      op.take(r);
     } else if (pick < 9) {
       op.kind = LockOp::cancel;
       op.status = table.request_cancel(k);
@@ -139,8 +132,7 @@ void run_thread(LockTable& table, const std::vector<Id>& keys, int thread, unsig
       op.kind = LockOp::poll;
       op.token = last_token[op.key] != 0 ? last_token[op.key] : 1;
       const auto r = table.poll_cancel(k, op.token);
-      op.status = r.status;
-      op.requested = r.requested;
+      op.take(r);
     }
     op.response = sequence.fetch_add(1);
     op.now = RecordingClock::last_reading();

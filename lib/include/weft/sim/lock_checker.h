@@ -44,6 +44,31 @@ struct LockOp {
   std::uint64_t response = 0;
   int thread = 0;
 
+  /// Takes what try_acquire returned.
+  void take(const AcquireResult& r) {
+    status = r.status;
+    out_token = r.token;
+    depth = r.depth;
+    holder = r.holder;
+    until = r.holder_until_ns;
+    holder_mode = r.holder_mode;
+  }
+  /// Takes what release returned.
+  void take(const ReleaseResult& r) {
+    status = r.status;
+    depth = r.depth_left;
+  }
+  /// Takes what renew returned.
+  void take(const RenewResult& r) {
+    status = r.status;
+    until = r.deadline_ns;
+  }
+  /// Takes what poll_cancel returned.
+  void take(const CancelPoll& r) {
+    status = r.status;
+    requested = r.requested;
+  }
+
   std::string describe() const {
     static const char* names[] = {"acquire", "release", "renew", "cancel", "poll"};
     std::ostringstream out;

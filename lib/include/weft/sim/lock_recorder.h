@@ -83,12 +83,7 @@ class LockRecorder {
     op.mode = mode;
     op.lease = lease;
     const AcquireResult r = table.try_acquire(keys[static_cast<std::size_t>(key)], owner, mode, lease);
-    op.status = r.status;
-    op.out_token = r.token;
-    op.depth = r.depth;
-    op.holder = r.holder;
-    op.until = r.holder_until_ns;
-    op.holder_mode = r.holder_mode;
+    op.take(r);
     end_op(op, true);
     return r;
   }
@@ -97,8 +92,7 @@ class LockRecorder {
     LockOp op = begin_op(LockOp::release, key);
     op.token = token;
     const ReleaseResult r = table.release(keys[static_cast<std::size_t>(key)], token);
-    op.status = r.status;
-    op.depth = r.depth_left;
+    op.take(r);
     end_op(op, false);
     return r;
   }
@@ -108,8 +102,7 @@ class LockRecorder {
     op.token = token;
     op.lease = lease;
     const RenewResult r = table.renew(keys[static_cast<std::size_t>(key)], token, lease);
-    op.status = r.status;
-    op.until = r.deadline_ns;
+    op.take(r);
     end_op(op, true);
     return r;
   }
@@ -125,8 +118,7 @@ class LockRecorder {
     LockOp op = begin_op(LockOp::poll, key);
     op.token = token;
     const CancelPoll r = table.poll_cancel(keys[static_cast<std::size_t>(key)], token);
-    op.status = r.status;
-    op.requested = r.requested;
+    op.take(r);
     end_op(op, false);
     return r;
   }
