@@ -4,9 +4,10 @@
 # (turn_log_fuzzer or lock_table_fuzzer) runs on one core from the committed
 # seed corpus until the first crash. A catch is a crash whose report is the
 # harness's checker report (not a runaway loop, not a timeout), and whose
-# crash file replays to the same failure.
+# crash file replays to the same report, schedule included.
 #
 #   bash ci/fuzz-zoo.sh                  the three fastest mutants, one run each (CI)
+#   bash ci/fuzz-zoo.sh --empty          the three fastest from an empty corpus (CI)
 #   bash ci/fuzz-zoo.sh --all --runs 5   every mutant, five runs each, median table
 #   FUZZ_ZOO_TABLE=1 bash ci/fuzz-zoo.sh --all --runs 5
 #                                        ... and write the table into docs/FUZZING.md
@@ -18,8 +19,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# mutant -> fuzzer that must find it. The first three are the fastest
-# (docs/FUZZING.md has the measured table) and are what CI checks.
+# mutant -> fuzzer that must find it. The first three of all_mutants are the
+# fastest from the seeds (docs/FUZZING.md has the measured tables) and are
+# what CI checks, with fastest_empty from an empty corpus.
 declare -A fuzzer_of=(
   [visible_before_predecessors]=turn_log_fuzzer
   [release_without_owner_check]=lock_table_fuzzer
@@ -33,7 +35,9 @@ declare -A fuzzer_of=(
 all_mutants=(visible_before_predecessors release_without_owner_check task_check_then_create
              check_then_insert expiry_without_fencing_bump slot_reuse_aba
              cleanup_ignores_pins publish_before_payload)
-mutants=("${all_mutants[@]:0:3}")
+# The three fastest from an empty corpus (docs/FUZZING.md's second table).
+fastest_empty=(release_without_owner_check expiry_without_fencing_bump task_check_then_create)
+mutants=()
 runs=1
 limit=300
 from=seeds
@@ -44,11 +48,14 @@ while [ $# -gt 0 ]; do
     --limit) limit="$2"; shift ;;
     --mutants) read -r -a mutants <<<"$2"; shift ;;
     --empty) from=empty ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "fuzz-zoo: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
+if [ ${#mutants[@]} -eq 0 ]; then
+  if [ "$from" = seeds ]; then mutants=("${all_mutants[@]:0:3}"); else mutants=("${fastest_empty[@]}"); fi
+fi
 for m in "${mutants[@]}"; do
   if [ -z "${fuzzer_of[$m]:-}" ]; then echo "fuzz-zoo: no mutant '$m'" >&2; exit 2; fi
 done
@@ -87,10 +94,12 @@ for m in "${mutants[@]}"; do
     failure=$(grep -m1 "^$fuzzer: " "$log" | sed "s/^$fuzzer: //" || true)
     n=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1 || true)
     seconds=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+    # The whole report (checker text and schedule) must come back on replay.
+    report_of() { awk -v f="$fuzzer: " 'index($0, f) == 1 { on = 1 } on { print } on && /^schedule: / { exit }'; }
+    report=$(report_of <"$log")
     replayed=""
-    if [ -n "$artifact" ]; then replayed=$("$dir/fuzz/$fuzzer" "$artifact" 2>&1 || true); fi
-    if [ "$rc" -ne 0 ] && [ -n "$failure" ] && [[ "$failure" != runaway* ]] &&
-       grep -qF -- "$failure" <<<"$replayed"; then
+    if [ -n "$artifact" ]; then replayed=$("$dir/fuzz/$fuzzer" "$artifact" 2>&1 | report_of || true); fi
+    if [ "$rc" -ne 0 ] && [ -n "$failure" ] && [[ "$failure" != runaway* ]] && [ "$report" = "$replayed" ]; then
       echo "    run $run: caught in ${seconds} s, ${n:-?} executions: $failure"
       times+=("$seconds")
       execs+=("${n:-0}")

@@ -116,6 +116,13 @@ struct LogWorld {
       default: return in.byte();
     }
   }
+  // A reference with the zero thread id or ticket 0: every call must say
+  // invalid_argument to it.
+  static bool ref_invalid(const weft::ExchangeRef& r) { return r.ticket == 0 || (r.thread.hi == 0 && r.thread.lo == 0); }
+  static void expect_invalid(bool bad, weft::LogStatus st, const char* call) {
+    if (bad && st != weft::LogStatus::invalid_argument) fail(std::string(call) + " with bad arguments did not say invalid_argument");
+  }
+
   static bool role_ok(weft::Role r) { return static_cast<unsigned>(r) >= 1 && static_cast<unsigned>(r) <= 4; }
 
   void step(int kind, Input& in) {
@@ -145,8 +152,10 @@ struct LogWorld {
         const std::size_t n = size(in);
         const bool null_payload = in.pick(8) == 0;
         const weft::LogStatus st = log.append(r, ro, null_payload ? nullptr : source, n);
-        if ((!role_ok(ro) || (null_payload && n != 0)) && st != weft::LogStatus::invalid_argument) {
-          fail("append with a bad role or a null payload did not say invalid_argument");
+        expect_invalid(!role_ok(ro) || (null_payload && n != 0) || ref_invalid(r), st, "append");
+        if (role_ok(ro) && !(null_payload && n != 0) && xi >= 0 && n > weft::TurnLog::payload_bytes_max(config) &&
+            st != weft::LogStatus::payload_too_large) {
+          fail("append over the maximum did not say payload_too_large");
         }
         if (st == weft::LogStatus::ok) {
           if (xi < 0) fail("append to an exchange never begun said ok");
@@ -164,6 +173,7 @@ struct LogWorld {
         const std::size_t n = size(in);
         const bool had = writer_turn[w] >= 0;
         const weft::LogStatus st = log.begin_turn(r, ro, n, &writers[w]);
+        expect_invalid(!role_ok(ro) || ref_invalid(r), st, "begin_turn");
         if (st == weft::LogStatus::ok) {
           if (xi < 0) fail("begin_turn on an exchange never begun said ok");
           if (had) forget_writer(w);  // a writer reused: its old turn was dropped
@@ -210,6 +220,7 @@ struct LogWorld {
         int xi = -1;
         const weft::ExchangeRef r = ref(in, &xi);
         const weft::LogStatus st = kind == 6 ? log.commit(r) : log.abort(r);
+        expect_invalid(ref_invalid(r), st, kind == 6 ? "commit" : "abort");
         if (st == weft::LogStatus::ok) {
           if (xi < 0) fail("commit/abort of an exchange never begun said ok");
           ShadowExchange& x = exchanges[static_cast<std::size_t>(xi)];
@@ -231,6 +242,7 @@ struct LogWorld {
         weft::ExchangeState s{};
         const bool null_out = in.pick(8) == 0;
         const weft::LogStatus st = log.state(r, null_out ? nullptr : &s);
+        expect_invalid(null_out || ref_invalid(r), st, "state");
         if (st == weft::LogStatus::ok && xi >= 0) {
           const ShadowExchange& x = exchanges[static_cast<std::size_t>(xi)];
           if (x.outcome == ShadowExchange::committed && s != weft::ExchangeState::committed) fail("a committed exchange reads another state");
@@ -261,6 +273,7 @@ struct LogWorld {
         weft::Snapshot snap;
         const weft::LogStatus st = in.pick(4) == 0 ? log.wait_context(r, views, 64, &snap, 0)
                                                    : log.context(r, views, 64, &snap);
+        expect_invalid(ref_invalid(r), st, "context");
         if (st == weft::LogStatus::ok && xi < 0 && r.ticket > 1'000'000) fail("context of a ticket never issued said ok");
         break;
       }
@@ -308,6 +321,7 @@ struct LogWorld {
         for (const ShadowTurn& turn : x.turns) {
           if (turn.state != ShadowTurn::ok) continue;
           if (i >= n || v[i].ticket != x.ticket) fail("a committed exchange is visible without all its turns");
+          if (!(v[i].thread == thread_id(t))) fail("a snapshot shows another thread's turn");
           if (v[i].role != turn.role || v[i].payload_bytes != turn.bytes.size() ||
               std::memcmp(v[i].payload, turn.bytes.data(), turn.bytes.size()) != 0) {
             fail("a committed turn's bytes changed");
@@ -455,8 +469,18 @@ struct LockWorld {
           op.token = t;
           op.take(p);
         } else {
-          (void)table.inspect(keys[static_cast<std::size_t>(key)]);
-          (void)table.inspect(weft::Id{});
+          // inspect() agrees with the model: a free session reads free, a live
+          // lease reads exactly (an expired one may read either way).
+          const weft::LockInfo info = table.inspect(keys[static_cast<std::size_t>(key)]);
+          const weft::sim::SessionModel& m = model.sessions[static_cast<std::size_t>(key)];
+          if (info.status != weft::LockStatus::ok) fail("inspect of a quiet table did not say ok");
+          if (!m.held && info.held) fail("inspect shows a lease the model does not hold");
+          if (m.held && manual.now() <= m.deadline &&
+              (!info.held || info.owner != m.owner || info.token != m.token || info.count != m.count ||
+               info.mode != m.mode || info.deadline_ns != m.deadline || info.cancel_requested != m.cancel)) {
+            fail("inspect disagrees with the model's live lease");
+          }
+          if (table.inspect(weft::Id{0x5E55, 999'999}).held) fail("inspect shows a session nobody took");
           break;
         }
         apply(op);

@@ -15,12 +15,11 @@
 // file replays it. Built as a libFuzzer target in the fuzz preset; in other
 // builds with standalone_main.cpp, which runs files or directories.
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <vector>
 
 #include "weft/sim/lock_recorder.h"
 #include "weft/sim/sim.h"
+#include "violation.h"
 
 namespace {
 
@@ -82,10 +81,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         run.check([w] { return w->check(); });
       },
       options);
-  if (report.violations != 0) {
-    std::fprintf(stderr, "lock_table_fuzzer: %s\nschedule: %s\n", report.failure.c_str(), report.schedule.c_str());
-    if (std::getenv("WEFT_FUZZ_TABLE") != nullptr) std::fprintf(stderr, "%s", report.table.c_str());
-    std::abort();
-  }
+  if (report.violations != 0) weft::fuzz::die("lock_table_fuzzer", report);
   return 0;
 }

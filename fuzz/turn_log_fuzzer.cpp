@@ -25,12 +25,11 @@
 // Built as a libFuzzer target in the fuzz preset; elsewhere with
 // standalone_main.cpp, which runs files or directories.
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "weft/sim/sim.h"
+#include "violation.h"
 #include "weft/sim/turn_recorder.h"
 
 namespace {
@@ -103,10 +102,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         run.check([w, convs] { return w->check(convs); });
       },
       options);
-  if (report.violations != 0) {
-    std::fprintf(stderr, "turn_log_fuzzer: %s\nschedule: %s\n", report.failure.c_str(), report.schedule.c_str());
-    if (std::getenv("WEFT_FUZZ_TABLE") != nullptr) std::fprintf(stderr, "%s", report.table.c_str());
-    std::abort();
-  }
+  if (report.violations != 0) weft::fuzz::die("turn_log_fuzzer", report);
   return 0;
 }

@@ -5,15 +5,18 @@
 # each fuzzer, its <fuzzer>_seed_corpus.zip, <fuzzer>.dict and
 # <fuzzer>.options. $WORK holds the build tree. ci/oss-fuzz-check.sh runs
 # this with local values and checks what lands in $OUT.
+#
+# The flags are OSS-Fuzz's alone: no CMake build type (it would append -O3
+# -DNDEBUG), RTTI kept (UBSan's vptr check needs it), and Boost.Context
+# linked statically (the runner image that executes the fuzzers has no Boost).
+set -eu
 src="$SRC/weft"
 build="$WORK/weft-build"
 fuzzers="turn_log_fuzzer lock_table_fuzzer region_fuzzer api_fuzzer"
 
-# The flags come from the environment; weft adds no sanitizer of its own.
 cmake -S "$src" -B "$build" -G Ninja \
-  -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" \
-  -DCMAKE_C_FLAGS="$CFLAGS" -DCMAKE_CXX_FLAGS="$CXXFLAGS" \
-  -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_CXX_FLAGS="$CXXFLAGS" \
+  -DCMAKE_BUILD_TYPE= -DWEFT_NO_RTTI=OFF -DBoost_USE_STATIC_LIBS=ON \
   -DWEFT_BUILD_SIM=ON -DWEFT_BUILD_TESTS=OFF -DWEFT_BUILD_EXAMPLES=OFF \
   -DWEFT_FUZZ_ENGINE="$LIB_FUZZING_ENGINE"
 # shellcheck disable=SC2086

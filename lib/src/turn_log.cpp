@@ -1099,7 +1099,8 @@ LogStatus open_exchange(LogEngine& e, const ExchangeRef& ref, u64& ti, u64& stat
 LogStatus TurnLog::begin_turn(const ExchangeRef& exchange, Role role, std::size_t reserve_bytes,
                               TurnWriter* writer, std::uint8_t flags) noexcept {
   if (region_ == nullptr) return LogStatus::not_initialized;
-  if (writer == nullptr || static_cast<u64>(role) < 1 || static_cast<u64>(role) > 4) {
+  if (writer == nullptr || static_cast<u64>(role) < 1 || static_cast<u64>(role) > 4 ||
+      id_is_zero(exchange.thread) || exchange.ticket == 0) {  // malformed arguments first, then sizes
     return LogStatus::invalid_argument;
   }
   LogEngine e(region_, clock_);
