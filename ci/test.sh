@@ -2,8 +2,9 @@
 # Builds every preset (release, asan, tsan, hooks, sim, fuzz) and runs every
 # test in each (the sim preset includes a short weft-hunt; every preset that
 # builds fuzz targets replays their corpora), installs the release build and
-# builds the consumer project against it with find_package(weft), proves the
-# bug zoo (weft-hunt catches each of the eight mutants), runs the fuzz smoke
+# builds the consumer project against it with find_package(weft), cross-builds
+# for aarch64, armhf and riscv64 and runs the release tests under qemu-user
+# (ci/cross.sh), proves the bug zoo (weft-hunt catches each of the eight mutants), runs the fuzz smoke
 # (each fuzzer 20 s), checks the OSS-Fuzz build script and proves that the
 # schedule fuzzers catch the three fastest mutants (from the seed corpus and
 # from an empty one). Ends with one line:
@@ -104,6 +105,9 @@ zoo_tally() {
 }
 
 if [ "$zoo" = 1 ]; then
+  echo "=== cross builds: aarch64, armhf (32-bit ARMv7), riscv64; release tests under qemu-user"
+  tally "cross builds" build/cross.log bash ci/cross.sh
+
   echo "=== bug zoo: weft-hunt must catch every mutant"
   zoo_tally "bug zoo" build/bug-zoo.log 8 bash ci/bug-zoo.sh
 

@@ -92,8 +92,8 @@ struct alignas(64) Slot {
 static_assert(sizeof(Slot) == LockTable::slot_bytes, "a slot is one cache line");
 static_assert(LockTable::region_alignment == detail::region_alignment, "one alignment for every region");
 
-Header& header_of(unsigned char* region) { return *reinterpret_cast<Header*>(region); }
-Slot* slots_of(unsigned char* region) { return reinterpret_cast<Slot*>(region + sizeof(Header)); }
+Header& header_of(unsigned char* region) { return *detail::region_part<Header>(region); }
+Slot* slots_of(unsigned char* region) { return detail::region_part<Slot>(region, sizeof(Header)); }
 
 void bump(weft::atomic<u64>& counter) { counter.fetch_add(1, mo_relaxed); }
 

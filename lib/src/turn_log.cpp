@@ -219,7 +219,7 @@ struct LogEngine {
   Geometry g;
   Clock clock;
 
-  LogEngine(unsigned char* r, const Clock& c) : region(r), header(*reinterpret_cast<Header*>(r)), clock(c) {
+  LogEngine(unsigned char* r, const Clock& c) : region(r), header(*region_part<Header>(r)), clock(c) {
     g.segment_bytes = header.segment_bytes.load(mo_relaxed);
     g.segment_count = header.segment_count.load(mo_relaxed);
     g.thread_capacity = header.thread_capacity.load(mo_relaxed);
@@ -239,15 +239,15 @@ struct LogEngine {
     return header.retention.load(mo_relaxed) == static_cast<u64>(TurnLog::Retention::recycle_oldest);
   }
 
-  ThreadSlot& thread_at(u64 i) { return reinterpret_cast<ThreadSlot*>(region + g.threads_at)[i]; }
+  ThreadSlot& thread_at(u64 i) { return region_part<ThreadSlot>(region, g.threads_at)[i]; }
   ExchangeSlot& exchange_at(u64 thread_index, u64 ticket) {  // W is a power of two
-    return reinterpret_cast<ExchangeSlot*>(region + g.exchanges_at)[thread_index * g.window + (ticket & (g.window - 1))];
+    return region_part<ExchangeSlot>(region, g.exchanges_at)[thread_index * g.window + (ticket & (g.window - 1))];
   }
-  ReaderSlot& reader_at(u64 i) { return reinterpret_cast<ReaderSlot*>(region + g.readers_at)[i]; }
+  ReaderSlot& reader_at(u64 i) { return region_part<ReaderSlot>(region, g.readers_at)[i]; }
   unsigned char* segment_base(u64 seq) { return region + g.segments_at + (seq % g.segment_count) * g.segment_bytes; }
-  SegmentHeader& segment(u64 seq) { return *reinterpret_cast<SegmentHeader*>(segment_base(seq)); }
+  SegmentHeader& segment(u64 seq) { return *region_part<SegmentHeader>(segment_base(seq)); }
   RecordHeader& record(u64 seq, u64 index) {
-    return reinterpret_cast<RecordHeader*>(segment_base(seq) + 64)[index];
+    return region_part<RecordHeader>(segment_base(seq), 64)[index];
   }
   // True when record `r` is a turn of (thread, ticket).
   static bool owns(const RecordHeader& r, const Id& thread, u64 ticket) {
@@ -551,7 +551,7 @@ struct LogEngine {
         count(c_cas);
         continue;
       }
-      RecordHeader* records = reinterpret_cast<RecordHeader*>(segment_base(next) + 64);
+      RecordHeader* records = region_part<RecordHeader>(segment_base(next), 64);
       for (u64 j = 0; j < g.records_per_segment; j++) records[j].state.store(rec_empty, mo_relaxed);
       seg.fill.store(0, mo_relaxed);
       seg.sealed.store(0, mo_relaxed);
@@ -871,7 +871,7 @@ LogStatus TurnLog::init(void* region, std::size_t bytes, const Config& config, C
   for (u64 i = 0; i < g.segment_count; i++) {
     auto* seg = new (base + g.segments_at + i * g.segment_bytes) SegmentHeader{};
     (void)seg;
-    auto* records = reinterpret_cast<RecordHeader*>(base + g.segments_at + i * g.segment_bytes + 64);
+    auto* records = detail::region_part<RecordHeader>(base, g.segments_at + i * g.segment_bytes + 64);
     for (u64 j = 0; j < g.records_per_segment; j++) new (&records[j]) RecordHeader{};
   }
   h->format_version.store(format_version, mo_relaxed);
@@ -897,7 +897,7 @@ LogStatus TurnLog::attach(void* region, std::size_t bytes, Clock clock) noexcept
   }
   if (bytes < sizeof(Header)) return LogStatus::region_too_small;
   auto* base = static_cast<unsigned char*>(region);
-  const Header& h = *reinterpret_cast<const Header*>(base);
+  const Header& h = *detail::region_part<const Header>(base);
   if (h.magic.load(mo_acquire) != magic_value || h.format_version.load(mo_relaxed) != format_version ||
       h.word_bits.load(mo_relaxed) != 64) {
     return LogStatus::bad_region;
@@ -1440,7 +1440,7 @@ LogStatus TurnLog::trim_thread(const Id& thread, std::uint64_t through_ticket) n
 LogStats TurnLog::stats() const noexcept {
   LogStats s;
   if (region_ == nullptr) return s;
-  const Header& h = *reinterpret_cast<const Header*>(region_);
+  const Header& h = *detail::region_part<const Header>(region_);
   auto c = [&](Counter i) { return h.counters[i].load(mo_relaxed); };
   s.exchanges_begun = c(c_begun);
   s.duplicates = c(c_duplicates);

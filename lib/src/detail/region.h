@@ -22,6 +22,20 @@ inline bool region_usable(const void* region, const Clock& clock) noexcept {
          reinterpret_cast<std::uintptr_t>(region) % region_alignment == 0;
 }
 
+/// The part of a region at `offset`, as a T. Regions are region_alignment-
+/// aligned (init and attach check it) and every part lies at a multiple of
+/// its own alignment, so the cast never misaligns; going through void* says
+/// so to -Wcast-align on strict-alignment targets (armhf, riscv64).
+template <class T>
+T* region_part(unsigned char* base, std::size_t offset = 0) noexcept {
+  return static_cast<T*>(static_cast<void*>(base + offset));
+}
+/// The same, read-only.
+template <class T>
+const T* region_part(const unsigned char* base, std::size_t offset = 0) noexcept {
+  return static_cast<const T*>(static_cast<const void*>(base + offset));
+}
+
 /// The single allocation of create(): aligned, null on failure.
 inline unsigned char* allocate_region(std::size_t bytes) noexcept {
   return static_cast<unsigned char*>(
