@@ -7,7 +7,7 @@ packages=(
   cmake ninja-build g++ clang libclang-rt-14-dev binutils
   libgtest-dev libgmock-dev libbenchmark-dev
   libboost-context-dev libcli11-dev
-  libboost-dev libconcurrentqueue-dev libtbb-dev libcuckoo-dev libhwy-dev
+  libboost-dev libconcurrentqueue-dev libtbb-dev libcuckoo-dev libhwy-dev valgrind
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -4,7 +4,8 @@
 # builds fuzz targets replays their corpora), installs the release build and
 # builds the consumer project against it with find_package(weft), cross-builds
 # for aarch64, armhf and riscv64 and runs the release tests under qemu-user
-# (ci/cross.sh), proves the bug zoo (weft-hunt catches each of the eight mutants), runs the fuzz smoke
+# (ci/cross.sh), builds the benchmarks and runs each for a moment, proves the
+# bug zoo (weft-hunt catches each of the eight mutants), runs the fuzz smoke
 # (each fuzzer 20 s), checks the OSS-Fuzz build script and proves that the
 # schedule fuzzers catch the three fastest mutants (from the seed corpus and
 # from an empty one). Ends with one line:
@@ -107,6 +108,17 @@ zoo_tally() {
 if [ "$zoo" = 1 ]; then
   echo "=== cross builds: aarch64, armhf (32-bit ARMv7), riscv64; release tests under qemu-user"
   tally "cross builds" build/cross.log bash ci/cross.sh
+
+  echo "=== benchmarks: build the suite, run each benchmark for a moment (never timed)"
+  if bash ci/bench.sh --quick >build/bench-quick.log 2>&1; then
+    passed=$((passed + 1))
+    summary+=("benchmarks (ci/bench.sh --quick): 1 passed, 0 failed")
+    grep -E '^weft_bench_report' build/bench-quick.log || true
+  else
+    tail -20 build/bench-quick.log || true
+    failed=$((failed + 1))
+    summary+=("benchmarks (ci/bench.sh --quick): 0 passed, 1 failed (build/bench-quick.log)")
+  fi
 
   echo "=== bug zoo: weft-hunt must catch every mutant"
   zoo_tally "bug zoo" build/bug-zoo.log 8 bash ci/bug-zoo.sh

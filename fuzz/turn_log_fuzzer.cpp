@@ -17,7 +17,8 @@
 //                     9 n odd: trim through ticket n / 2; n even: a burst of
 //                       three one-turn exchanges (churn that recycles)
 //                     10 the clock moves half an exchange timeout
-//                   requests use request id n + 1, so threads collide (T2)
+//                   requests use request id n + 1, so threads collide (T2);
+//                   requests with n 6 and 7 begin with fencing tokens 1 and 2 (T9)
 //   the rest        the simulator's choices (Strategy::external)
 //
 // A violation prints the checker's report and the schedule, then aborts, so
@@ -46,6 +47,7 @@ void perform(Recorder* w, const Op& op, int thread, std::vector<std::string> pre
   Recorder::Request r;
   r.conv = op.conv;
   r.id = static_cast<std::uint64_t>(op.n) + 1;
+  if (op.n >= 6) r.fence = static_cast<weft::Token>(op.n - 5);  // n 6, 7: fencing tokens 1, 2 (T9)
   switch (op.kind) {
     case 0: w->request(r); break;
     case 1: r.policy = weft::BeginPolicy::reject_if_busy; w->request(r); break;

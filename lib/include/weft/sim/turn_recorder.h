@@ -11,7 +11,8 @@
 // decides the end state: abandoned exchanges expire, every conversation holds
 // each committed exchange once, whole and in order, every ready context held
 // exactly the exchanges before it that committed (T7), a request id began at
-// most one exchange (T2), and a tool turn whose stream said ok is there.
+// most one exchange (T2), a tool turn is there exactly when its stream said
+// ok, and no fenced exchange committed after a newer fence began (T9).
 //
 // weft-hunt's TurnLog scenarios and turn_log_fuzzer are written with it.
 #pragma once
@@ -46,6 +47,13 @@ class TurnRecorder {
     bool stream_answer = false;                ///< the answer is a streamed turn (two chunks)
     bool offer_tool = false;                   ///< let a tool() call stream into this exchange
     bool read_context = true;                  ///< build the context before answering
+    Token fence = 0;                           ///< fencing token for begin (0: none)
+  };
+  /// A fenced begin or commit, in the order the calls happened (T9).
+  struct Fenced {
+    int conv = 0;               ///< conversation
+    Token fence = 0;            ///< the token
+    std::uint64_t at = 0;       ///< begin: when it returned ok; commit: when it was called
   };
   /// A ready context a request saw.
   struct ContextSeen {
@@ -77,6 +85,9 @@ class TurnRecorder {
   std::vector<ContextSeen> contexts;  ///< every ready context seen
   std::vector<Begun> begins;          ///< every begin result
   std::vector<ToolResult> tools;      ///< every tool stream
+  std::vector<Fenced> fenced_begins;  ///< fenced begins that returned ok
+  std::vector<Fenced> fenced_commits; ///< fenced commits that returned ok
+  std::uint64_t sequence = 0;         ///< real-time order of fenced calls
   std::string violation;              ///< first violation a thread saw while running
   Clock clock;                        ///< the run's virtual clock
   std::uint32_t window = 0;           ///< W of the log's config
@@ -116,8 +127,9 @@ class TurnRecorder {
   /// One request of the chat service (see Request).
   void request(const Request& r) {
     const Id& thread = convs[static_cast<std::size_t>(r.conv)];
-    const BeginResult begun = log.begin_exchange(thread, Id{0xAE, r.id}, r.policy);
+    const BeginResult begun = log.begin_exchange(thread, Id{0xAE, r.id}, r.policy, r.fence);
     begins.push_back(Begun{r.conv, r.id, begun.status, begun.exchange.ticket});
+    if (r.fence != 0 && begun.status == LogStatus::ok) fenced_begins.push_back(Fenced{r.conv, r.fence, sequence++});
     if (begun.status == LogStatus::duplicate || begun.status == LogStatus::busy ||
         begun.status == LogStatus::too_many_in_flight) {
       return;  // judged at the end (T2) or by the policy
@@ -170,7 +182,9 @@ class TurnRecorder {
       return;
     }
     WEFT_RACE_POINT("service.before_commit");
+    const std::uint64_t commit_called = sequence++;
     const LogStatus committed = log.commit(x);
+    if (r.fence != 0 && committed == LogStatus::ok) fenced_commits.push_back(Fenced{r.conv, r.fence, commit_called});
     checker.record(r.conv, x.ticket, committed == LogStatus::ok ? TurnChecker::committed : TurnChecker::failed, turns);
   }
 
@@ -334,6 +348,14 @@ class TurnRecorder {
     }
     const std::string t2 = check_begins();
     if (!t2.empty()) return t2;
+    for (const Fenced& c : fenced_commits) {  // T9: no commit after a newer fence began
+      for (const Fenced& b : fenced_begins) {
+        if (b.conv == c.conv && b.fence > c.fence && b.at < c.at) {
+          return "T9: an exchange fenced " + std::to_string(c.fence) + " committed after fence " +
+                 std::to_string(b.fence) + " had begun on conversation " + std::to_string(c.conv);
+        }
+      }
+    }
     return checker.check_seen_were_committed();
   }
 
