@@ -9,15 +9,14 @@
 # Ends with "N passed, N failed" (tests over all targets).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. ci/lib.sh
 bash ci/deps.sh >/dev/null
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then targets=(cross-aarch64 cross-armhf cross-riscv64); fi
-declare -A triple_of=([cross-aarch64]=aarch64-linux-gnu [cross-armhf]=arm-linux-gnueabihf [cross-riscv64]=riscv64-linux-gnu)
-declare -A qemu_of=([cross-aarch64]=qemu-aarch64 [cross-armhf]=qemu-arm [cross-riscv64]=qemu-riscv64)
 
 missing=()
 for t in "${targets[@]}"; do
-  triple=${triple_of[$t]:-}
+  triple=${cross_triple[$t]:-}
   if [ -z "$triple" ]; then echo "cross: no target '$t'" >&2; exit 2; fi
   command -v "$triple-g++" >/dev/null || missing+=("g++-$triple")
 done
@@ -35,7 +34,7 @@ passed=0
 failed=0
 summary=()
 for t in "${targets[@]}"; do
-  echo "=== $t: ${triple_of[$t]}-g++ $("${triple_of[$t]}-g++" -dumpfullversion), tests under ${qemu_of[$t]}"
+  echo "=== $t: ${cross_triple[$t]}-g++ $("${cross_triple[$t]}-g++" -dumpfullversion), tests under ${cross_qemu[$t]}"
   start=$(date +%s)
   log="build/$t/ctest.log"
   if ! { cmake --preset "$t" && cmake --build --preset "$t"; } >"build/$t.build.log" 2>&1; then
@@ -49,11 +48,7 @@ for t in "${targets[@]}"; do
   ctest --preset "$t" >"$log" 2>&1
   rc=$?
   set -e
-  total=$(grep -oE 'out of [0-9]+' "$log" | grep -oE '[0-9]+' | tail -1 || true)
-  bad=$(grep -oE '[0-9]+ tests failed' "$log" | grep -oE '^[0-9]+' | tail -1 || true)
-  total=${total:-0}
-  bad=${bad:-0}
-  if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+  read -r total bad <<<"$(ctest_counts "$log" "$rc")"
   grep -E '\*\*\*|Failed' "$log" | head -10 || true
   passed=$((passed + total - bad))
   failed=$((failed + bad))

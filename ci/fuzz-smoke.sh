@@ -10,6 +10,7 @@
 # second each reached.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. ci/lib.sh
 seconds=${1:-20}
 fuzzers=(turn_log_fuzzer lock_table_fuzzer region_fuzzer api_fuzzer)
 mkdir -p build
@@ -27,13 +28,13 @@ failed=0
 for f in "${fuzzers[@]}"; do
   mkdir -p "$work/$f"
   cp fuzz/corpus/"$f"/* "$work/$f"/
-  opts=$(sed -n 's/^\([a-z_]*\) *= *\(.*\)$/-\1=\2/p' fuzz/"$f".options | sed "s|^-dict=|-dict=fuzz/|" | tr '\n' ' ')
+  opts=$(libfuzzer_options fuzz/"$f".options fuzz)
   # shellcheck disable=SC2086
   # A new random seed each run (libFuzzer prints it: "INFO: Seed: N").
   if build/fuzz/fuzz/"$f" $opts -max_total_time="$seconds" -seed=0 -print_final_stats=1 \
        -artifact_prefix=build/fuzz/crashes/"$f"- "$work/$f" >"$work/$f.log" 2>&1; then
-    n=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$work/$f.log" | grep -oE '[0-9]+$' || true)
-    rate=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$work/$f.log" | grep -oE '[0-9]+$' || true)
+    n=$(libfuzzer_stat "$work/$f.log" number_of_executed_units)
+    rate=$(libfuzzer_stat "$work/$f.log" average_exec_per_sec)
     seed=$(grep -oE 'INFO: Seed: [0-9]+' "$work/$f.log" | grep -oE '[0-9]+$' || true)
     echo "    $f: ${n:-?} executions in $seconds s (${rate:-?}/s, seed ${seed:-?}), no crash"
     passed=$((passed + 1))

@@ -18,6 +18,7 @@
 # Ends with "N caught, N missed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. ci/lib.sh
 
 # mutant -> fuzzer that must find it. The first three of all_mutants are the
 # fastest from the seeds (docs/FUZZING.md has the measured tables) and are
@@ -92,7 +93,7 @@ for m in "${mutants[@]}"; do
     end=$(date +%s.%N)
     artifact=$(ls "$work/$m-$run-"crash-* 2>/dev/null | head -1 || true)
     failure=$(grep -m1 "^$fuzzer: " "$log" | sed "s/^$fuzzer: //" || true)
-    n=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1 || true)
+    n=$(libfuzzer_stat "$log" number_of_executed_units)
     seconds=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
     # The whole report (checker text and schedule) must come back on replay.
     report_of() { awk -v f="$fuzzer: " 'index($0, f) == 1 { on = 1 } on { print } on && /^schedule: / { exit }'; }

@@ -11,6 +11,7 @@
 # Ends with "N passed, N failed" (one check per fuzzer and sanitizer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. ci/lib.sh
 runs=${1:-3000}
 fuzzers=(turn_log_fuzzer lock_table_fuzzer region_fuzzer api_fuzzer)
 
@@ -63,11 +64,11 @@ for sanitizer in address undefined; do
       seeds=$(ls "$corpus" | wc -l)
       [ "$seeds" -gt 0 ] || problems+=("empty seed corpus zip")
       # The options file's settings, as OSS-Fuzz passes them.
-      opts=$(sed -n 's/^\([a-z_]*\) *= *\(.*\)$/-\1=\2/p' "$OUT/$f.options" | sed "s|^-dict=|-dict=$OUT/|" | tr '\n' ' ')
+      opts=$(libfuzzer_options "$OUT/$f.options" "$OUT")
       start=$(date +%s.%N)
       # shellcheck disable=SC2086
       if (cd "$root" && "$OUT/$f" $opts -runs="$runs" -seed=1 -print_final_stats=1 "$corpus") >"$root/$f.log" 2>&1; then
-        n=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$root/$f.log" | grep -oE '[0-9]+$' || true)
+        n=$(libfuzzer_stat "$root/$f.log" number_of_executed_units)
         took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
         echo "    $f: binary (static), ${f}_seed_corpus.zip ($seeds seeds), .dict, .options; ran ${n:-?} inputs in $took s, no crash"
       else

@@ -9,6 +9,7 @@
 #   bash ci/size-report.sh        builds, measures, rewrites the tables
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. ci/lib.sh
 targets=(release cross-aarch64 cross-armhf cross-riscv64)
 declare -A size_tool=([release]=size [cross-aarch64]=aarch64-linux-gnu-size
                       [cross-armhf]=arm-linux-gnueabihf-size [cross-riscv64]=riscv64-linux-gnu-size)
@@ -64,12 +65,10 @@ g++ -std=c++20 -Ilib/include build/size-report/ram.cpp build/release/lib/libweft
 ram=$(build/size-report/ram | grep -v '^HEADER')
 # The same program built for each cross target and run under qemu must print
 # the same bytes: the layout does not depend on the target.
-declare -A triple_of=([cross-aarch64]=aarch64-linux-gnu [cross-armhf]=arm-linux-gnueabihf [cross-riscv64]=riscv64-linux-gnu)
-declare -A qemu_of=([cross-aarch64]=qemu-aarch64 [cross-armhf]=qemu-arm [cross-riscv64]=qemu-riscv64)
 for t in cross-aarch64 cross-armhf cross-riscv64; do
-  tr=${triple_of[$t]}
+  tr=${cross_triple[$t]}
   "$tr-g++" -std=c++20 -Ilib/include build/size-report/ram.cpp "build/$t/lib/libweft.a" -o "build/size-report/ram-$t"
-  other=$("${qemu_of[$t]}" -L "/usr/$tr" "build/size-report/ram-$t")
+  other=$("${cross_qemu[$t]}" -L "/usr/$tr" "build/size-report/ram-$t")
   if [ "$other" != "$(build/size-report/ram)" ]; then
     echo "size-report: region sizes differ on $t:"; echo "$other"; exit 1
   fi

@@ -15,6 +15,7 @@
 #   bash ci/test.sh release tsan only these presets (no bug zoo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. ci/lib.sh
 bash ci/deps.sh
 
 presets=("$@")
@@ -36,11 +37,7 @@ for preset in "${presets[@]}"; do
   ctest --preset "$preset" 2>&1 | tee "$log" | grep -E "tests passed|Failed|\*\*\*|Not Run|stress:|L9:"
   rc=${PIPESTATUS[0]}
   set -e
-  total=$(grep -oE 'out of [0-9]+' "$log" | grep -oE '[0-9]+' | tail -1 || true)
-  bad=$(grep -oE '[0-9]+ tests failed' "$log" | grep -oE '^[0-9]+' | tail -1 || true)
-  total=${total:-0}
-  bad=${bad:-0}
-  if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+  read -r total bad <<<"$(ctest_counts "$log" "$rc")"
   per_binary=$(grep -oE 'Test +#[0-9]+: [A-Za-z_]+' "$log" | awk '{print $3}' | sort | uniq -c |
                awk '{printf "%s%s %s", sep, $2, $1; sep=", "}' || true)
   echo "    $preset ran: $per_binary"

@@ -372,17 +372,7 @@ struct LockWorld {
     config.capacity = 64;
     config.probe_window = 4;
     if (table.create(config, manual.clock()) != weft::LockStatus::ok) fail("lock table create failed");
-    for (std::uint64_t n = 1; keys.size() < 3; n++) {  // probe windows apart: the model has no slots
-      const weft::Id k{0x5E55, n};
-      const std::uint64_t home = weft::id_mix64(k) % 64;
-      bool apart = true;
-      for (const weft::Id& other : keys) {
-        const std::uint64_t h = weft::id_mix64(other) % 64;
-        const std::uint64_t d = h > home ? h - home : home - h;
-        if (d < 8 || d > 56) apart = false;
-      }
-      if (apart) keys.push_back(k);
-    }
+    keys = weft::sim::session_keys(3, config.capacity);  // probe windows apart: the model has no slots
   }
   weft::Token token(Input& in, int key) {
     switch (in.pick(5)) {

@@ -88,6 +88,27 @@ struct LockOp {
   }
 };
 
+/// `n` session keys for a table of `capacity` slots whose probe windows lie
+/// at least 8 slots apart (the model has no slots, so a checked history must
+/// not depend on one key evicting another), or, with `neighbours`, that all
+/// share one home slot (then their claims move each other's slots: use leases
+/// that do not expire during the history).
+inline std::vector<Id> session_keys(int n, std::uint64_t capacity, bool neighbours = false) {
+  std::vector<Id> keys;
+  for (std::uint64_t k = 1; static_cast<int>(keys.size()) < n; k++) {
+    const Id key{0x5E55, k};
+    const std::uint64_t home = id_mix64(key) % capacity;
+    bool fits = true;
+    for (const Id& other : keys) {
+      const std::uint64_t h = id_mix64(other) % capacity;
+      const std::uint64_t d = h > home ? h - home : home - h;
+      fits = fits && (neighbours ? d == 0 : d >= 8 && d <= capacity - 8);
+    }
+    if (fits) keys.push_back(key);
+  }
+  return keys;
+}
+
 /// The sequential specification of one session.
 struct SessionModel {
   bool held = false;

@@ -49,17 +49,7 @@ class LockRecorder {
     config.capacity = 64;
     config.probe_window = 4;
     (void)table.create(config, Clock{&LockRecorder::read, this});
-    for (std::uint64_t n = 1; static_cast<int>(keys.size()) < nkeys; n++) {
-      const Id k{0x5E55, n};
-      const std::uint64_t home = id_mix64(k) % 64;
-      bool fits = true;
-      for (const Id& other : keys) {
-        const std::uint64_t h = id_mix64(other) % 64;
-        const std::uint64_t d = h > home ? h - home : home - h;
-        fits = fits && (neighbours ? d == 0 : d >= 8 && d <= 56);
-      }
-      if (fits) keys.push_back(k);
-    }
+    keys = session_keys(nkeys, config.capacity, neighbours);
   }
   /// Starts recording a call (its invocation time).
   LockOp begin_op(LockOp::Kind kind, int key) {
