@@ -1,5 +1,6 @@
 #include "weft/clock.h"
 
+#if WEFT_HOSTED  // bare metal: the caller injects its clock; nothing here
 #include <chrono>
 
 namespace weft {
@@ -35,3 +36,4 @@ Clock ManualClock::clock() noexcept { return Clock{&read_manual, this}; }
 
 }  // inline namespace WEFT_SEAM_NS
 }  // namespace weft
+#endif  // WEFT_HOSTED

@@ -11,6 +11,7 @@
 #include "detail/backoff.h"
 #include "detail/mutants.h"
 #include "detail/region.h"
+#include "detail/word.h"
 
 namespace weft {
 inline namespace WEFT_SEAM_NS {
@@ -18,6 +19,8 @@ namespace {
 
 using u64 = std::uint64_t;
 using u32 = std::uint32_t;
+using detail::W;     // the state word: 64 bits, or 32 (WEFT_WORD_BITS=32)
+using detail::Wide;  // a 64-bit value only loaded and stored
 
 constexpr u64 magic_value = 0x4B434F4C54464557ULL;  // "WEFTLOCK" little-endian
 constexpr auto mo_seq_cst = std::memory_order_seq_cst;
@@ -25,69 +28,72 @@ constexpr auto mo_acquire = std::memory_order_acquire;
 constexpr auto mo_release = std::memory_order_release;
 constexpr auto mo_relaxed = std::memory_order_relaxed;
 
-WEFT_ASSERT_LOCK_FREE(u64);
+WEFT_ASSERT_LOCK_FREE(W);
 WEFT_ASSERT_LOCK_FREE(u32);
 
 // ---- state word --------------------------------------------------------
-enum Mode : u64 { mode_empty = 0, mode_claiming = 1, mode_keyed = 2,
+enum Mode : W { mode_empty = 0, mode_claiming = 1, mode_keyed = 2,
                   mode_exclusive = 3, mode_shared = 4 };
-constexpr u64 mode_mask = 7;
-constexpr u64 cancel_bit = u64{1} << 3;
-constexpr u64 writing_bit = u64{1} << 4;
+constexpr W mode_mask = 7;
+constexpr W cancel_bit = W{1} << 3;
+constexpr W writing_bit = W{1} << 4;
+// 64-bit words: version 48 | count 11 | writing | cancel | mode 3.
+// 32-bit words: version 19 | count 8 | writing | cancel | mode 3.
 constexpr int count_shift = 5;
-constexpr u64 count_mask = u64{0x7FF} << count_shift;
-constexpr int version_shift = 16;
+constexpr int count_bits = WEFT_WORD_BITS == 32 ? 8 : 11;
+constexpr W count_mask = ((W{1} << count_bits) - 1) << count_shift;
+constexpr int version_shift = count_shift + count_bits;
 
 static_assert(LockTable::holders_max == (count_mask >> count_shift),
               "holders_max must be the largest count the state word can hold");
-static_assert(count_shift + 11 == version_shift,
+static_assert(count_shift + count_bits == version_shift,
               "count field must end where the version begins");
 
-constexpr u64 mode_of(u64 s) { return s & mode_mask; }
-constexpr u32 count_of(u64 s) { return static_cast<u32>((s & count_mask) >> count_shift); }
-constexpr bool is_held(u64 s) { return mode_of(s) == mode_exclusive || mode_of(s) == mode_shared; }
-constexpr bool has_key(u64 s) { return is_held(s) || mode_of(s) == mode_keyed; }
-constexpr bool in_transition(u64 s) { return mode_of(s) == mode_keyed || (s & writing_bit) != 0; }
+constexpr W mode_of(W s) { return s & mode_mask; }
+constexpr u32 count_of(W s) { return static_cast<u32>((s & count_mask) >> count_shift); }
+constexpr bool is_held(W s) { return mode_of(s) == mode_exclusive || mode_of(s) == mode_shared; }
+constexpr bool has_key(W s) { return is_held(s) || mode_of(s) == mode_keyed; }
+constexpr bool in_transition(W s) { return mode_of(s) == mode_keyed || (s & writing_bit) != 0; }
 // The next state: version + 1, with the given fields.
-constexpr u64 next_state(u64 s, u64 mode, u32 count, u64 flags) {
+constexpr W next_state(W s, W mode, u32 count, W flags) {
 #if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_SLOT_REUSE_ABA)
   return (s >> version_shift) << version_shift |  // MUTANT: no version bump
 #else
   return ((s >> version_shift) + 1) << version_shift |
 #endif
-         (static_cast<u64>(count) << count_shift) | flags | mode;
+         (static_cast<W>(count) << count_shift) | flags | mode;
 }
-constexpr u64 held_mode(LockMode m) { return m == LockMode::shared ? mode_shared : mode_exclusive; }
-constexpr LockMode public_mode(u64 s) {
+constexpr W held_mode(LockMode m) { return m == LockMode::shared ? mode_shared : mode_exclusive; }
+constexpr LockMode public_mode(W s) {
   return mode_of(s) == mode_shared ? LockMode::shared : LockMode::exclusive;
 }
 
 // ---- region layout -----------------------------------------------------
 struct alignas(64) Header {
-  weft::atomic<u64> magic;
+  Wide magic;
   weft::atomic<u32> format_version;
   weft::atomic<u32> word_bits;
   weft::atomic<u32> capacity;
   weft::atomic<u32> probe_window;
-  weft::atomic<u64> region_bytes;
-  alignas(64) weft::atomic<u64> next_token;
-  alignas(64) weft::atomic<u64> acquisitions;
-  weft::atomic<u64> releases;
-  weft::atomic<u64> busy;
-  weft::atomic<u64> expiries;
-  weft::atomic<u64> cas_retries;
-  weft::atomic<u64> table_full;
-  weft::atomic<u64> backouts;
+  Wide region_bytes;
+  alignas(64) weft::atomic<W> next_token;  // the last token issued
+  alignas(64) weft::atomic<W> acquisitions;
+  weft::atomic<W> releases;
+  weft::atomic<W> busy;
+  weft::atomic<W> expiries;
+  weft::atomic<W> cas_retries;
+  weft::atomic<W> table_full;
+  weft::atomic<W> backouts;
 };
 static_assert(sizeof(Header) == LockTable::header_bytes, "header is three cache lines");
 
 struct alignas(64) Slot {
-  weft::atomic<u64> state;
-  weft::atomic<u64> deadline;
-  weft::atomic<u64> token;
-  weft::atomic<u64> owner;
-  weft::atomic<u64> key_hi;
-  weft::atomic<u64> key_lo;
+  weft::atomic<W> state;
+  Wide deadline;  // written while the state is claiming/keyed or has `writing`
+  weft::atomic<W> token;
+  Wide owner;
+  Wide key_hi;
+  Wide key_lo;
 };
 static_assert(sizeof(Slot) == LockTable::slot_bytes, "a slot is one cache line");
 static_assert(LockTable::region_alignment == detail::region_alignment, "one alignment for every region");
@@ -95,11 +101,11 @@ static_assert(LockTable::region_alignment == detail::region_alignment, "one alig
 Header& header_of(unsigned char* region) { return *detail::region_part<Header>(region); }
 Slot* slots_of(unsigned char* region) { return detail::region_part<Slot>(region, sizeof(Header)); }
 
-void bump(weft::atomic<u64>& counter) { counter.fetch_add(1, mo_relaxed); }
+void bump(weft::atomic<W>& counter) { counter.fetch_add(1, mo_relaxed); }
 
 // A slot read whose side words are known to belong to `state` (pairing P2).
 struct View {
-  u64 state = 0;
+  W state = 0;
   Id key{};
   u64 deadline = 0;
   u64 token = 0;
@@ -136,7 +142,7 @@ struct Scan {
   u32 slot = 0;          // found / transition: where
   View view;             // found / transition: the validated read
   u32 candidate = 0;     // absent: first claimable slot, if has_candidate
-  u64 candidate_state = 0;
+  W candidate_state = 0;
   bool has_candidate = false;
   bool candidate_expired = false;  // the candidate holds another key, expired
 };
@@ -161,6 +167,8 @@ const char* to_string(LockStatus status) noexcept {
     case LockStatus::region_too_small: return "region_too_small";
     case LockStatus::bad_region: return "bad_region";
     case LockStatus::out_of_memory: return "out_of_memory";
+    case LockStatus::exhausted: return "exhausted";
+    case LockStatus::word_size_mismatch: return "word_size_mismatch";
   }
   return "unknown";
 }
@@ -204,7 +212,7 @@ struct LockEngine {
         bump(header.cas_retries);
         if (!budget.spend()) { result.kind = Scan::contended; return result; }
       }
-      const u64 mode = mode_of(view.state);
+      const W mode = mode_of(view.state);
       if (has_key(view.state) && view.key == key) {
         result.kind = in_transition(view.state) ? Scan::transition : Scan::found;
         result.slot = index;
@@ -227,7 +235,7 @@ struct LockEngine {
   // Waits until slot `index` leaves state `seen` (another thread's transition
   // of the same key). Bound: `spins_max` spins (transition_spins_max unless
   // the caller only looks, like inspect()).
-  bool wait_transition(u32 index, u64 seen, u32 spins_max = LockTable::transition_spins_max) {
+  bool wait_transition(u32 index, W seen, u32 spins_max = LockTable::transition_spins_max) {
     for (u32 spin = 0; spin < spins_max; spin++) {
       WEFT_RACE_POINT("lock_table.wait_transition");
       if (slots[index].state.load(mo_seq_cst) != seen) return true;  // P1
@@ -238,17 +246,47 @@ struct LockEngine {
 
   // Writes the holder's side words of a slot this thread keyed, then
   // publishes the held state (P1: side words before the state store).
-  Token publish(u32 index, u64 keyed_state, OwnerId owner, LockMode mode, u64 deadline,
-                Token reuse = 0) {
+  // Returns the token, or 0 (the slot back to `restore`, nothing published)
+  // when no new token could be had: `refusal` says exhausted or contended.
+  Token publish(u32 index, W keyed_state, OwnerId owner, LockMode mode, u64 deadline,
+                W restore, LockStatus& refusal, Token reuse = 0) {
     Slot& slot = slots[index];
-    const Token token = reuse != 0 ? reuse : header.next_token.fetch_add(1, mo_relaxed) + 1;
+    const Token token = reuse != 0 ? reuse : allocate_token(refusal);
+    if (token == 0) {
+      slot.state.store(restore, mo_seq_cst);  // P1
+      return 0;
+    }
     slot.owner.store(owner, mo_release);        // P2
-    slot.token.store(token, mo_release);        // P2
+    slot.token.store(static_cast<W>(token), mo_release);  // P2 (token <= tokens_max)
     slot.deadline.store(deadline, mo_release);  // P2
     WEFT_RACE_POINT("lock_table.publish.before");
     slot.state.store(next_state(keyed_state, held_mode(mode), 1, 0), mo_seq_cst);  // P1
     bump(header.acquisitions);
     return token;
+  }
+
+  // A new fencing token (L3: one table-wide counter, so tokens grow across
+  // slot reuse). With 64-bit words one fetch_add (2^64 tokens never run
+  // out). With 32-bit words the counter stops at its largest value: a CAS
+  // that never wraps, and 0 with `exhausted` once 2^32 - 1 tokens were issued
+  // (the table must then be formatted again); 0 with `contended` after
+  // attempts_max failed CAS.
+  Token allocate_token(LockStatus& refusal) {
+#if WEFT_WORD_BITS == 32
+    W last = header.next_token.load(mo_relaxed);
+    for (u32 attempt = 0; attempt < LockTable::attempts_max; attempt++) {
+      if (last == detail::word_max) {
+        refusal = LockStatus::exhausted;
+        return 0;
+      }
+      if (header.next_token.compare_exchange_strong(last, last + 1, mo_relaxed)) return last + 1;
+    }
+    refusal = LockStatus::contended;
+    return 0;
+#else
+    (void)refusal;
+    return header.next_token.fetch_add(1, mo_relaxed) + 1;
+#endif
   }
 
   // Verification after keying slot `mine` (window offset `my_offset`): false
@@ -283,8 +321,8 @@ struct LockEngine {
   bool claim(const Id& key, OwnerId owner, LockMode mode, u64 deadline,
              const Scan& scan, Budget& budget, AcquireResult& out) {
     Slot& slot = slots[scan.candidate];
-    u64 expected = scan.candidate_state;
-    const u64 claiming = next_state(expected, mode_claiming, 0, 0);
+    W expected = scan.candidate_state;
+    const W claiming = next_state(expected, mode_claiming, 0, 0);
     WEFT_RACE_POINT("lock_table.acquire.before_claim");
     if (!slot.state.compare_exchange_strong(expected, claiming, mo_seq_cst)) {  // P1
       bump(header.cas_retries);
@@ -293,7 +331,7 @@ struct LockEngine {
     if (scan.candidate_expired) bump(header.expiries);
     slot.key_hi.store(key.hi, mo_release);  // P2
     slot.key_lo.store(key.lo, mo_release);  // P2
-    const u64 keyed = next_state(claiming, mode_keyed, 0, 0);
+    const W keyed = next_state(claiming, mode_keyed, 0, 0);
     slot.state.store(keyed, mo_seq_cst);  // P3: before the verification loads
     WEFT_RACE_POINT("lock_table.acquire.keyed");
     const u32 home = home_of(key);
@@ -314,7 +352,14 @@ struct LockEngine {
       }
       return false;
     }
-    out.token = publish(scan.candidate, keyed, owner, mode, deadline);
+    LockStatus refusal = LockStatus::contended;
+    out.token = publish(scan.candidate, keyed, owner, mode, deadline,
+                        next_state(keyed, mode_empty, 0, 0), refusal);
+    if (out.token == 0) {  // no token to give: the claim backs out
+      bump(header.backouts);
+      out.status = refusal;
+      return true;
+    }
     out.status = LockStatus::acquired;
     out.depth = 1;
     return true;
@@ -324,19 +369,28 @@ struct LockEngine {
   bool take_over(OwnerId owner, LockMode mode, u64 deadline, const Scan& scan,
                  AcquireResult& out) {
     Slot& slot = slots[scan.slot];
-    u64 expected = scan.view.state;
-    const u64 keyed = next_state(expected, mode_keyed, 0, 0);
+    W expected = scan.view.state;
+    const W keyed = next_state(expected, mode_keyed, 0, 0);
     WEFT_RACE_POINT("lock_table.takeover.before");
     if (!slot.state.compare_exchange_strong(expected, keyed, mo_seq_cst)) {  // P1
       bump(header.cas_retries);
       return false;
     }
     bump(header.expiries);
+    // Without a token the expired lease stays as it was (its side words are
+    // untouched until publish writes them).
+    const W seen = scan.view.state;
+    const W restore = next_state(keyed, mode_of(seen), count_of(seen), seen & cancel_bit);
+    LockStatus refusal = LockStatus::contended;
 #if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_EXPIRY_WITHOUT_FENCING_BUMP)
-    out.token = publish(scan.slot, keyed, owner, mode, deadline, scan.view.token);  // MUTANT
+    out.token = publish(scan.slot, keyed, owner, mode, deadline, restore, refusal, scan.view.token);  // MUTANT
 #else
-    out.token = publish(scan.slot, keyed, owner, mode, deadline);
+    out.token = publish(scan.slot, keyed, owner, mode, deadline, restore, refusal);
 #endif
+    if (out.token == 0) {
+      out.status = refusal;
+      return true;
+    }
     out.status = LockStatus::acquired;
     out.depth = 1;
     return true;
@@ -347,16 +401,16 @@ struct LockEngine {
   // needed; otherwise CAS with `writing`, store deadline, clear `writing`.
   bool add_holder(u64 deadline, const Scan& scan, AcquireResult& out) {
     Slot& slot = slots[scan.slot];
-    const u64 seen = scan.view.state;
+    const W seen = scan.view.state;
     const u32 count = count_of(seen) + 1;
     if (count > LockTable::holders_max) {
       out.status = LockStatus::too_many_holders;
       return true;
     }
     const bool extend = deadline > scan.view.deadline;
-    const u64 flags = (seen & cancel_bit) | (extend ? writing_bit : 0);
-    u64 expected = seen;
-    const u64 wanted = next_state(seen, mode_of(seen), count, flags);
+    const W flags = (seen & cancel_bit) | (extend ? writing_bit : 0);
+    W expected = seen;
+    const W wanted = next_state(seen, mode_of(seen), count, flags);
     if (!slot.state.compare_exchange_strong(expected, wanted, mo_seq_cst)) {  // P1
       bump(header.cas_retries);
       return false;
@@ -371,11 +425,11 @@ struct LockEngine {
 
   // Second half of a `writing` transition: this thread set the bit, so it
   // alone writes the deadline, then clears the bit (P1, P2).
-  void finish_writing(u32 index, u64 writing_state, u64 deadline) {
+  void finish_writing(u32 index, W writing_state, u64 deadline) {
     Slot& slot = slots[index];
     WEFT_RACE_POINT("lock_table.writing.deadline");
     slot.deadline.store(deadline, mo_release);  // P2
-    const u64 flags = writing_state & cancel_bit;
+    const W flags = writing_state & cancel_bit;
     slot.state.store(next_state(writing_state, mode_of(writing_state),
                                 count_of(writing_state), flags),
                      mo_seq_cst);  // P1
@@ -426,7 +480,7 @@ LockStatus LockTable::init(void* region, std::size_t bytes, const Config& config
   const u32 window = config.probe_window != 0 ? config.probe_window
                      : (config.capacity < 32 ? config.capacity : 32);
   header->format_version.store(format_version, mo_relaxed);
-  header->word_bits.store(64, mo_relaxed);
+  header->word_bits.store(WEFT_WORD_BITS, mo_relaxed);
   header->capacity.store(config.capacity, mo_relaxed);
   header->probe_window.store(window, mo_relaxed);
   header->region_bytes.store(region_bytes(config.capacity), mo_relaxed);
@@ -448,8 +502,13 @@ LockStatus LockTable::attach(void* region, std::size_t bytes, Clock clock) noexc
   auto* base = static_cast<unsigned char*>(region);
   Header& header = header_of(base);
   if (header.magic.load(mo_acquire) != magic_value) return LockStatus::bad_region;
+  // The word size before anything else of the header: the other
+  // configuration's fields mean other things (docs/EMBEDDED.md).
+  const u32 bits = header.word_bits.load(mo_relaxed);
+  if (bits != WEFT_WORD_BITS) {
+    return bits == 32 || bits == 64 ? LockStatus::word_size_mismatch : LockStatus::bad_region;
+  }
   if (header.format_version.load(mo_relaxed) != format_version) return LockStatus::bad_region;
-  if (header.word_bits.load(mo_relaxed) != 64) return LockStatus::bad_region;
   const u32 capacity = header.capacity.load(mo_relaxed);
   const u32 window = header.probe_window.load(mo_relaxed);
   if (capacity == 0 || window == 0 || window > capacity) return LockStatus::bad_region;
@@ -568,10 +627,10 @@ ReleaseResult LockTable::release(const Id& key, Token token) noexcept {
     }
 #endif
     const u32 left = count_of(view.state) - 1;
-    const u64 wanted = left == 0 ? next_state(view.state, mode_empty, 0, 0)
+    const W wanted = left == 0 ? next_state(view.state, mode_empty, 0, 0)
                                  : next_state(view.state, mode_of(view.state), left,
                                               view.state & cancel_bit);
-    u64 expected = view.state;
+    W expected = view.state;
     WEFT_RACE_POINT("lock_table.release.before_cas");
     if (engine.slots[scan.slot].state.compare_exchange_strong(expected, wanted,
                                                               mo_seq_cst)) {  // P1
@@ -615,9 +674,9 @@ RenewResult LockTable::renew(const Id& key, Token token, std::uint64_t lease_ns)
     }
     const u64 deadline = now + lease_ns > view.deadline ? now + lease_ns : view.deadline;
     const bool extend = deadline > view.deadline;
-    const u64 flags = (view.state & cancel_bit) | (extend ? writing_bit : 0);
-    const u64 wanted = next_state(view.state, mode_of(view.state), count_of(view.state), flags);
-    u64 expected = view.state;
+    const W flags = (view.state & cancel_bit) | (extend ? writing_bit : 0);
+    const W wanted = next_state(view.state, mode_of(view.state), count_of(view.state), flags);
+    W expected = view.state;
     if (engine.slots[scan.slot].state.compare_exchange_strong(expected, wanted,
                                                               mo_seq_cst)) {  // P1
       if (extend) engine.finish_writing(scan.slot, wanted, deadline);
@@ -640,10 +699,10 @@ LockStatus LockTable::request_cancel(const Id& key) noexcept {
     const Scan scan = engine.find_held(key, budget);
     if (scan.kind == Scan::contended) break;
     if (scan.kind == Scan::absent) return LockStatus::not_held;
-    const u64 seen = scan.view.state;
+    const W seen = scan.view.state;
     if ((seen & cancel_bit) != 0) return LockStatus::ok;
-    u64 expected = seen;
-    const u64 wanted = next_state(seen, mode_of(seen), count_of(seen), cancel_bit);
+    W expected = seen;
+    const W wanted = next_state(seen, mode_of(seen), count_of(seen), cancel_bit);
     if (engine.slots[scan.slot].state.compare_exchange_strong(expected, wanted,
                                                               mo_seq_cst)) {  // P1
       return LockStatus::ok;

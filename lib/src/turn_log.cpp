@@ -21,13 +21,16 @@
 #include "weft/turn_log.h"
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
+#include <cstdint>
 #include <cstring>
 #include <new>
 
 #include "detail/backoff.h"
 #include "detail/mutants.h"
 #include "detail/region.h"
+#include "detail/word.h"
 #include "weft/atomic.h"
 
 namespace weft {
@@ -36,6 +39,9 @@ namespace {
 
 using u64 = std::uint64_t;
 using u32 = std::uint32_t;
+using detail::W;     // the state word: 64 bits, or 32 (WEFT_WORD_BITS=32)
+using detail::Wide;  // a 64-bit value only loaded and stored
+constexpr bool word32 = WEFT_WORD_BITS == 32;
 
 constexpr auto mo_relaxed = std::memory_order_relaxed;
 constexpr auto mo_acquire = std::memory_order_acquire;
@@ -44,16 +50,16 @@ constexpr auto mo_acq_rel = std::memory_order_acq_rel;
 constexpr auto mo_seq_cst = std::memory_order_seq_cst;
 
 constexpr u64 magic_value = 0x474F4C4E52555457ULL;  // "WTURNLOG"
-WEFT_ASSERT_LOCK_FREE(u64);
+WEFT_ASSERT_LOCK_FREE(W);
 
 // ---- words ----------------------------------------------------------------
 // Record state: kind in the low 8 bits, payload offset (in the segment's
 // payload area) above.
-enum RecordKind : u64 { rec_empty = 0, rec_busy = 1, rec_written = 2, rec_committed = 3,
+enum RecordKind : W { rec_empty = 0, rec_busy = 1, rec_written = 2, rec_committed = 3,
                         rec_aborted = 4 };
 constexpr u64 rec_kind(u64 s) { return s & 0xFF; }
 constexpr u64 rec_payload_offset(u64 s) { return s >> 8; }
-constexpr u64 rec_state(u64 kind, u64 payload_offset) { return payload_offset << 8 | kind; }
+constexpr W rec_state(u64 kind, u64 payload_offset) { return static_cast<W>(payload_offset << 8 | kind); }
 
 // Record meta: index 16 | role 8 | flags 8 | payload length 32.
 constexpr u64 make_meta(u32 index, Role role, std::uint8_t flags, u32 length) {
@@ -61,11 +67,12 @@ constexpr u64 make_meta(u32 index, Role role, std::uint8_t flags, u32 length) {
          static_cast<u64>(flags) << 32 | length;
 }
 
-// Exchange slot state: ticket << 4 | phase.
-enum Phase : u64 { ph_free = 0, ph_claiming = 1, ph_open = 2, ph_committing = 3,
+// Exchange slot state: ticket << 4 | phase (tickets up to TurnLog::tickets_max).
+enum Phase : W { ph_free = 0, ph_claiming = 1, ph_open = 2, ph_committing = 3,
                    ph_aborting = 4, ph_expiring = 5, ph_committed = 6, ph_aborted = 7,
                    ph_expired = 8 };
-constexpr u64 ex_state(u64 ticket, u64 phase) { return ticket << 4 | phase; }
+constexpr W ex_state(u64 ticket, u64 phase) { return static_cast<W>(ticket << 4 | phase); }
+static_assert(TurnLog::tickets_max == detail::word_max >> 4, "a ticket fits the exchange state word");
 constexpr u64 ex_ticket(u64 s) { return s >> 4; }
 constexpr u64 ex_phase(u64 s) { return s & 0xF; }
 constexpr bool ex_finished(u64 s) { return ex_phase(s) >= ph_committed; }
@@ -74,90 +81,108 @@ constexpr bool ex_deciding(u64 s) {
 }
 
 // Segment word: sequence << 4 | state.
-enum SegState : u64 { seg_free = 0, seg_preparing = 1, seg_ready = 2, seg_recycling = 3,
+enum SegState : W { seg_free = 0, seg_preparing = 1, seg_ready = 2, seg_recycling = 3,
                       seg_retired = 4 };
-constexpr u64 seg_word(u64 seq, u64 state) { return seq << 4 | state; }
+constexpr W seg_word(u64 seq, u64 state) { return static_cast<W>(seq << 4 | state); }
 constexpr u64 seg_seq(u64 w) { return w >> 4; }
 constexpr u64 seg_state(u64 w) { return w & 0xF; }
 
-// Fill word: record count << 40 | payload bytes.
-constexpr int fill_shift = 40;
+// Fill word: record count << 40 | payload bytes (32-bit words: count << 22 |
+// bytes; segments are then at most segment_bytes_max = 256 KiB, so at most
+// 1023 records and 256 KiB of payload, and reservations never overshoot).
+constexpr int fill_shift = word32 ? 22 : 40;
 constexpr u64 fill_bytes_mask = (u64{1} << fill_shift) - 1;
 
+// Positions (where an exchange's records are): sequence << 24 | record index
+// (32-bit words: sequence << 10 | index). Sequences stop at sequence_max.
+constexpr int position_shift = word32 ? 10 : 24;
+static_assert(TurnLog::sequences_max == (detail::word_max >> position_shift),
+              "a sequence fits a position word");
+
 // Thread slot state.
-enum ThreadState : u64 { th_empty = 0, th_claiming = 1, th_ready = 2 };
+enum ThreadState : W { th_empty = 0, th_claiming = 1, th_ready = 2 };
 
 // Exchange turn counter: ticket << 8 | turns, so an appender that lost its
 // slot (the exchange finished and the slot went to ticket + W) cannot count
-// into the next exchange.
-constexpr u64 turns_word(u64 ticket, u64 count) { return ticket << 8 | count; }
+// into the next exchange. With 32-bit words the tag is the ticket's low 24
+// bits: an appender stalled across 2^24 exchanges of its own thread could
+// miscount (docs/EMBEDDED.md).
+constexpr W turns_word(u64 ticket, u64 count) { return static_cast<W>(ticket << 8 | count); }
 constexpr u64 turns_ticket(u64 w) { return w >> 8; }
+constexpr u64 turns_tag(u64 ticket) { return turns_ticket(turns_word(ticket, 0)); }
 constexpr u64 turns_count(u64 w) { return w & 0xFF; }
 static_assert(weft::TurnLog::turns_per_exchange_max < 0xFF, "turn count fits its byte");
 
 // ---- region layout -------------------------------------------------------
+// The first fields (magic, format_version, word_bits) have the same bytes in
+// both word sizes, so attach can tell a region of the other configuration.
 struct alignas(64) Header {
-  weft::atomic<u64> magic;
-  weft::atomic<u64> format_version;
-  weft::atomic<u64> word_bits;
-  weft::atomic<u64> segment_bytes;
-  weft::atomic<u64> segment_count;
-  weft::atomic<u64> thread_capacity;
-  weft::atomic<u64> exchanges_per_thread;
-  weft::atomic<u64> reader_slots;
-  weft::atomic<u64> exchange_timeout_ns;
-  weft::atomic<u64> retention;
-  weft::atomic<u64> region_bytes;
-  weft::atomic<u64> records_per_segment;
-  alignas(64) weft::atomic<u64> current;  // sequence of the segment taking appends (0: none yet)
-  alignas(64) weft::atomic<u64> head;     // oldest retained sequence
-  alignas(64) weft::atomic<u64> counters[13];
+  Wide magic;
+  Wide format_version;
+  Wide word_bits;
+  Wide segment_bytes;
+  Wide segment_count;
+  Wide thread_capacity;
+  Wide exchanges_per_thread;
+  Wide reader_slots;
+  Wide exchange_timeout_ns;
+  Wide retention;
+  Wide region_bytes;
+  Wide records_per_segment;
+  alignas(64) weft::atomic<W> current;  // sequence of the segment taking appends (0: none yet)
+  alignas(64) weft::atomic<W> head;     // oldest retained sequence
+  alignas(64) weft::atomic<W> counters[13];
 };
 enum Counter { c_begun, c_duplicates, c_busy, c_turns, c_commits, c_aborts, c_expiries,
                c_log_full, c_in_flight, c_thread_full, c_opened, c_recycled, c_cas };
 
 struct alignas(64) ThreadSlot {
-  weft::atomic<u64> state;
-  weft::atomic<u64> key_hi;
-  weft::atomic<u64> key_lo;
-  weft::atomic<u64> next_ticket;      // the ticket the next begin takes
-  weft::atomic<u64> visible_through;  // every exchange <= it has finished
-  weft::atomic<u64> max_fence;        // highest fencing token begun
-  weft::atomic<u64> trimmed_through;  // tickets <= it are trimmed
+  weft::atomic<W> state;
+  Wide key_hi;
+  Wide key_lo;
+  weft::atomic<W> next_ticket;      // the ticket the next begin takes
+  weft::atomic<W> visible_through;  // every exchange <= it has finished
+  weft::atomic<W> max_fence;        // highest fencing token begun
+  weft::atomic<W> trimmed_through;  // tickets <= it are trimmed
 };
 
 struct alignas(64) ExchangeSlot {
-  weft::atomic<u64> state;
-  weft::atomic<u64> request_hi;
-  weft::atomic<u64> request_lo;
-  weft::atomic<u64> fence;
-  weft::atomic<u64> progress_ns;
-  weft::atomic<u64> turns;
-  weft::atomic<u64> positions[TurnLog::turns_per_exchange_max];
+  weft::atomic<W> state;
+  Wide request_hi;
+  Wide request_lo;
+  weft::atomic<W> fence;
+#if WEFT_WORD_BITS == 32
+  Wide begun_ns;              // the begin's clock reading
+  weft::atomic<W> progress;   // last progress: units of 2^progress_shift ns after begun_ns
+#else
+  weft::atomic<W> progress_ns;  // last progress (clock reading)
+#endif
+  weft::atomic<W> turns;
+  weft::atomic<W> positions[TurnLog::turns_per_exchange_max];
 };
 
 struct alignas(64) ReaderSlot {
-  weft::atomic<u64> pin;  // 0: free; else the oldest sequence the reader may read
+  weft::atomic<W> pin;  // 0: free; else the oldest sequence the reader may read
 };
 
 struct alignas(64) SegmentHeader {
-  weft::atomic<u64> word;
-  weft::atomic<u64> fill;
-  weft::atomic<u64> sealed;
-  weft::atomic<u64> writers;
+  weft::atomic<W> word;
+  weft::atomic<W> fill;
+  weft::atomic<W> sealed;
+  weft::atomic<W> writers;
 };
 static_assert(sizeof(SegmentHeader) == 64, "segment header is one cache line");
 static_assert(weft::TurnLog::region_alignment == weft::detail::region_alignment, "one alignment for every region");
 
 struct alignas(64) RecordHeader {
-  weft::atomic<u64> state;
-  weft::atomic<u64> thread_hi;
-  weft::atomic<u64> thread_lo;
-  weft::atomic<u64> ticket;
-  weft::atomic<u64> meta;
-  weft::atomic<u64> request_hi;
-  weft::atomic<u64> request_lo;
-  weft::atomic<u64> checksum;
+  weft::atomic<W> state;
+  Wide thread_hi;
+  Wide thread_lo;
+  weft::atomic<W> ticket;
+  Wide meta;
+  Wide request_hi;
+  Wide request_lo;
+  Wide checksum;
 };
 static_assert(sizeof(RecordHeader) == TurnLog::record_header_bytes, "record header is 64 bytes");
 
@@ -171,6 +196,7 @@ struct Geometry {
 
   static bool make(const TurnLog::Config& c, Geometry& g) {
     if (c.segment_bytes < 256 || c.segment_bytes % 64 != 0 || c.segment_count < 2 ||
+        c.segment_bytes > TurnLog::segment_bytes_max ||
         c.thread_capacity == 0 || c.reader_slots == 0 || c.exchanges_per_thread < 2 ||
         c.exchanges_per_thread > 1024 ||
         (c.exchanges_per_thread & (c.exchanges_per_thread - 1)) != 0 ||
@@ -190,7 +216,9 @@ struct Geometry {
     g.exchanges_at = g.threads_at + g.thread_capacity * sizeof(ThreadSlot);
     g.readers_at = g.exchanges_at + g.thread_capacity * g.window * sizeof(ExchangeSlot);
     g.segments_at = round_up(g.readers_at + g.readers * sizeof(ReaderSlot), 64);
-    g.total = g.segments_at + g.segment_count * g.segment_bytes;
+    const u64 total = g.segments_at + g.segment_count * g.segment_bytes;
+    if (total > SIZE_MAX) return false;  // 32-bit targets: more than the address space
+    g.total = static_cast<std::size_t>(total);
     return g.payload_area >= 64;
   }
 };
@@ -220,6 +248,9 @@ struct LogEngine {
   Clock clock;
 
   LogEngine(unsigned char* r, const Clock& c) : region(r), header(*region_part<Header>(r)), clock(c) {
+#if WEFT_WORD_BITS == 32
+    progress_shift = progress_shift_for(header.exchange_timeout_ns.load(mo_relaxed));
+#endif
     g.segment_bytes = header.segment_bytes.load(mo_relaxed);
     g.segment_count = header.segment_count.load(mo_relaxed);
     g.thread_capacity = header.thread_capacity.load(mo_relaxed);
@@ -257,9 +288,46 @@ struct LogEngine {
   unsigned char* payload(u64 seq, u64 offset) {
     return segment_base(seq) + 64 + g.records_per_segment * 64 + offset;
   }
-  static u64 position(u64 seq, u64 index) { return seq << 24 | index; }
-  static u64 position_seq(u64 pos) { return pos >> 24; }
-  static u64 position_index(u64 pos) { return pos & 0xFFFFFF; }
+  static u64 position(u64 seq, u64 index) { return seq << position_shift | index; }
+  static u64 position_seq(u64 pos) { return pos >> position_shift; }
+  static u64 position_index(u64 pos) { return pos & ((u64{1} << position_shift) - 1); }
+
+  // ---- progress [T10] ---------------------------------------------------------
+  // An open exchange expires `timeout` after its last progress. With 64-bit
+  // words progress is a clock reading raised by CAS-max. With 32-bit words
+  // it is the begin's reading (a Wide, written before the exchange is
+  // published) plus a 32-bit count of units of 2^progress_shift ns, rounded
+  // up (expiry is never early, at most one unit late); the unit is chosen so
+  // that the count spans at least 256 timeouts: an exchange still making
+  // progress after that long expires one timeout after its count saturated.
+#if WEFT_WORD_BITS == 32
+  int progress_shift = 0;
+  static int progress_shift_for(u64 timeout_ns) {
+    const int bits = static_cast<int>(std::bit_width(timeout_ns));
+    return bits > 24 ? bits - 24 : 0;
+  }
+  u64 progress_of(const ExchangeSlot& x) const {
+    const u64 units = x.progress.load(mo_acquire);
+    return x.begun_ns.load(mo_relaxed) + (units << progress_shift);
+  }
+  static void start_progress(ExchangeSlot& x, u64 now) {
+    x.begun_ns.store(now, mo_relaxed);
+    x.progress.store(0, mo_relaxed);
+  }
+  void raise_progress(ExchangeSlot& x, u64 now) {
+    const u64 begun = x.begun_ns.load(mo_relaxed);
+    if (now <= begun) return;
+    const u64 unit = u64{1} << progress_shift;
+    const u64 units = (now - begun) / unit + ((now - begun) % unit != 0 ? 1 : 0);
+    raise(x.progress, units > detail::word_max ? detail::word_max : units);
+  }
+#else
+  static u64 progress_of(const ExchangeSlot& x) { return x.progress_ns.load(mo_acquire); }
+  static void start_progress(ExchangeSlot& x, u64 now) { x.progress_ns.store(now, mo_relaxed); }
+  static void raise_progress(ExchangeSlot& x, u64 now) { raise(x.progress_ns, now); }
+#endif
+  // True when an open exchange with this progress has expired at `now`.
+  bool stale(u64 progress, u64 now) const { return now > progress && now - progress > timeout(); }
 
   // ---- threads --------------------------------------------------------------
   // Finds `id`'s slot (or inserts it when `insert`). Slots are never removed,
@@ -273,7 +341,7 @@ struct LogEngine {
       const u64 i = (home + probe) % g.thread_capacity;
       ThreadSlot& t = thread_at(i);
       for (u32 spin = 0;; spin++) {
-        u64 s = t.state.load(mo_acquire);
+        W s = t.state.load(mo_acquire);
         if (s == th_ready) {
           if (t.key_hi.load(mo_relaxed) == id.hi && t.key_lo.load(mo_relaxed) == id.lo) {
             index = i;
@@ -319,14 +387,14 @@ struct LogEngine {
     const u64 tagged = x.turns.load(mo_acquire);
     // A late helper may find the slot reused by ticket + W: then its records
     // are not ours, and the exchange was finished by someone else already.
-    const u64 turns = turns_ticket(tagged) == ticket ? std::min<u64>(turns_count(tagged), TurnLog::turns_per_exchange_max) : 0;
+    const u64 turns = turns_ticket(tagged) == turns_tag(ticket) ? std::min<u64>(turns_count(tagged), TurnLog::turns_per_exchange_max) : 0;
     for (u64 i = 0; i < turns; i++) {
       const u64 pos = x.positions[i].load(mo_acquire);
       if (pos == 0) continue;  // append still reserving: its record stays unpublished
       if (position_index(pos) >= g.records_per_segment) continue;  // damaged region: never read past it
       RecordHeader& r = record(position_seq(pos), position_index(pos));
       if (!owns(r, thread, ticket)) continue;  // a zombie's record from an older ticket
-      u64 s = r.state.load(mo_acquire);
+      W s = r.state.load(mo_acquire);
       for (u32 attempt = 0; attempt < 4; attempt++) {  // bound: busy -> written -> flipped
         const u64 kind = rec_kind(s);
         if (kind == rec_committed || kind == rec_aborted || kind == rec_empty) break;
@@ -335,13 +403,13 @@ struct LogEngine {
 #else
         if (commit && kind != rec_written) break;  // commit never publishes a busy record
 #endif
-        const u64 flipped = rec_state(commit ? rec_committed : rec_aborted, rec_payload_offset(s));
+        const W flipped = rec_state(commit ? rec_committed : rec_aborted, rec_payload_offset(s));
         if (r.state.compare_exchange_strong(s, flipped, mo_acq_rel)) break;  // R1
       }
     }
     WEFT_RACE_POINT("turn_log.finish.before_final");
     const u64 final_phase = commit ? ph_committed : phase == ph_aborting ? ph_aborted : ph_expired;
-    u64 expected = decided_state;
+    W expected = static_cast<W>(decided_state);
     // R2: the flips above happen before the final phase.
     if (x.state.compare_exchange_strong(expected, ex_state(ticket, final_phase), mo_acq_rel)) {
       count(commit ? c_commits : phase == ph_aborting ? c_aborts : c_expiries);
@@ -352,8 +420,8 @@ struct LogEngine {
   // Returns false when it was not open (someone else decided first).
   bool decide(u64 thread_index, u64 ticket, u64 open_state, u64 phase) {
     ExchangeSlot& x = exchange_at(thread_index, ticket);
-    u64 expected = open_state;
-    const u64 decided = ex_state(ticket, phase);
+    W expected = static_cast<W>(open_state);
+    const W decided = ex_state(ticket, phase);
     if (!x.state.compare_exchange_strong(expected, decided, mo_acq_rel)) {
       count(c_cas);
       return false;
@@ -368,15 +436,14 @@ struct LogEngine {
   void advance(u64 thread_index, u64 now) {
     ThreadSlot& t = thread_at(thread_index);
     for (u64 step = 0; step <= g.window; step++) {
-      u64 v = t.visible_through.load(mo_acquire);
-      const u64 k = v + 1;
+      W v = t.visible_through.load(mo_acquire);
+      const W k = v + 1;
       if (k >= t.next_ticket.load(mo_acquire)) return;
       ExchangeSlot& x = exchange_at(thread_index, k);
       u64 s = x.state.load(mo_acquire);  // R2
       if (ex_ticket(s) != k) return;  // ticket k is still being claimed
       if (ex_phase(s) == ph_open) {
-        const u64 progress = x.progress_ns.load(mo_acquire);
-        if (now <= progress || now - progress <= timeout()) return;
+        if (!stale(progress_of(x), now)) return;
         WEFT_RACE_POINT("turn_log.expire.before");
         decide(thread_index, k, s, ph_expiring);  // [T10] measured from last progress
         s = x.state.load(mo_acquire);
@@ -394,7 +461,7 @@ struct LogEngine {
   void touch(u64 thread_index, u64 ticket, u64 now) {
     ExchangeSlot& x = exchange_at(thread_index, ticket);
     const u64 s = x.state.load(mo_acquire);
-    if (ex_ticket(s) == ticket && ex_phase(s) == ph_open) raise(x.progress_ns, now);
+    if (ex_ticket(s) == ticket && ex_phase(s) == ph_open) raise_progress(x, now);
   }
 
   // ---- segments -----------------------------------------------------------
@@ -456,7 +523,7 @@ struct LogEngine {
     if (head > old) return Recycle::raced;    // someone else recycled it
     if (head != old) return Recycle::refused;  // an older segment is still retained
     SegmentHeader& seg = segment(old);
-    u64 word = seg_word(old, seg_ready);
+    W word = seg_word(old, seg_ready);
     if (!seg.word.compare_exchange_strong(word, seg_word(old, seg_recycling), mo_seq_cst)) {
       return Recycle::raced;
     }
@@ -495,8 +562,8 @@ struct LogEngine {
       if (!find_thread(Id{r.thread_hi.load(mo_relaxed), r.thread_lo.load(mo_relaxed)}, false, ti, full)) continue;
       raise(thread_at(ti).trimmed_through, r.ticket.load(mo_relaxed));
     }
-    u64 expected_head = old;
-    header.head.compare_exchange_strong(expected_head, old + 1, mo_seq_cst);  // R3
+    W expected_head = static_cast<W>(old);
+    header.head.compare_exchange_strong(expected_head, static_cast<W>(old + 1), mo_seq_cst);  // R3
     seg.word.store(seg_word(old, seg_retired), mo_seq_cst);
     count(c_recycled);
     WEFT_RACE_POINT("turn_log.recycle.after");
@@ -504,23 +571,25 @@ struct LogEngine {
   }
 
   // CAS-max. Bound: each failure means the word grew; it ends at >= value.
-  static void raise(weft::atomic<u64>& word, u64 value) {
-    u64 seen = word.load(mo_acquire);
-    while (seen < value && !word.compare_exchange_weak(seen, value, mo_acq_rel)) {
+  // `value` fits the word (callers bound tickets, fences and progress units).
+  static void raise(weft::atomic<W>& word, u64 value) {
+    W seen = word.load(mo_acquire);
+    while (seen < value && !word.compare_exchange_weak(seen, static_cast<W>(value), mo_acq_rel)) {
     }
   }
 
   // Opens segment cur+1 (cur = 0: the first). Returns false for log_full.
   bool open_next(u64 cur) {
     const u64 next = cur + 1;
+    if (next > TurnLog::sequences_max) return false;  // sequences never wrap: log_full
     SegmentHeader& seg = segment(next);
     for (u32 attempt = 0; attempt < TurnLog::attempts_max; attempt++) {
       if (header.current.load(mo_acquire) != cur) return true;  // someone opened it
-      u64 w = seg.word.load(mo_acquire);
+      W w = seg.word.load(mo_acquire);
       if (seg_seq(w) == next) {
         if (seg_state(w) == seg_ready) {
-          u64 expected = cur;
-          header.current.compare_exchange_strong(expected, next, mo_acq_rel);  // R4, helping
+          W expected = static_cast<W>(cur);
+          header.current.compare_exchange_strong(expected, static_cast<W>(next), mo_acq_rel);  // R4, helping
           return true;
         }
         backoff(attempt);  // being prepared
@@ -556,8 +625,8 @@ struct LogEngine {
       seg.fill.store(0, mo_relaxed);
       seg.sealed.store(0, mo_relaxed);
       seg.word.store(seg_word(next, seg_ready), mo_release);  // R4
-      u64 expected = cur;
-      header.current.compare_exchange_strong(expected, next, mo_acq_rel);  // R4
+      W expected = static_cast<W>(cur);
+      header.current.compare_exchange_strong(expected, static_cast<W>(next), mo_acq_rel);  // R4 (next <= sequences_max)
       if (cur == 0) header.head.store(1, mo_seq_cst);
       count(c_opened);
       return true;
@@ -593,7 +662,28 @@ struct LogEngine {
         seg.writers.fetch_sub(1, mo_release);
         continue;
       }
+#if WEFT_WORD_BITS == 32
+      // 32-bit words: a CAS that never takes more than fits, so the narrow
+      // fields cannot overflow however many threads append at once.
+      W old = seg.fill.load(mo_acquire);
+      bool taken = false, full = false;
+      for (u32 cas = 0; cas < TurnLog::attempts_max; cas++) {
+        if ((old >> fill_shift) >= g.records_per_segment || (old & fill_bytes_mask) + size > g.payload_area) {
+          full = true;
+          break;
+        }
+        if (seg.fill.compare_exchange_weak(old, static_cast<W>(old + ((W{1} << fill_shift) | size)), mo_acq_rel)) {
+          taken = true;
+          break;
+        }
+      }
+      if (!taken && !full) {
+        seg.writers.fetch_sub(1, mo_release);
+        return LogStatus::contended;
+      }
+#else
       const u64 old = seg.fill.fetch_add((u64{1} << fill_shift) | size, mo_acq_rel);
+#endif
       const u64 index = old >> fill_shift;
       const u64 offset = old & fill_bytes_mask;
       if (index < g.records_per_segment && offset + size <= g.payload_area) {
@@ -616,15 +706,15 @@ struct LogEngine {
   // attempts_max head moves.
   bool pin(u64& slot, u64& from) {
     for (u64 i = 0; i < g.readers; i++) {
-      u64 expected = 0;
-      const u64 h = std::max<u64>(header.head.load(mo_seq_cst), 1);
+      W expected = 0;
+      const W h = std::max<W>(header.head.load(mo_seq_cst), 1);
       if (!reader_at(i).pin.compare_exchange_strong(expected, h, mo_seq_cst)) continue;
       u64 pinned = h;
       for (u32 attempt = 0; attempt < TurnLog::attempts_max; attempt++) {
         const u64 now_head = std::max<u64>(header.head.load(mo_seq_cst), 1);  // R3
         if (now_head <= pinned) break;
         pinned = now_head;
-        reader_at(i).pin.store(pinned, mo_seq_cst);
+        reader_at(i).pin.store(static_cast<W>(pinned), mo_seq_cst);
       }
       slot = i;
       from = pinned;
@@ -731,6 +821,8 @@ const char* to_string(LogStatus status) noexcept {
     case LogStatus::region_too_small: return "region_too_small";
     case LogStatus::bad_region: return "bad_region";
     case LogStatus::out_of_memory: return "out_of_memory";
+    case LogStatus::exhausted: return "exhausted";
+    case LogStatus::word_size_mismatch: return "word_size_mismatch";
   }
   return "unknown";
 }
@@ -765,7 +857,7 @@ void TurnWriter::drop() noexcept {
   LogEngine e(log_->region_, log_->clock_);
   const u64 seq = LogEngine::position_seq(position_);
   RecordHeader& r = e.record(seq, LogEngine::position_index(position_));
-  u64 s = r.state.load(mo_acquire);
+  W s = r.state.load(mo_acquire);
   if (rec_kind(s) == rec_busy) {
     r.state.compare_exchange_strong(s, rec_state(rec_aborted, rec_payload_offset(s)), mo_acq_rel);
   }
@@ -806,7 +898,7 @@ LogStatus TurnWriter::finish() noexcept {
   RecordHeader& r = e.record(seq, LogEngine::position_index(position_));
   const u64 meta = r.meta.load(mo_relaxed);
   r.meta.store((meta & ~u64{0xFFFFFFFF}) | written_, mo_relaxed);
-  u64 s = r.state.load(mo_relaxed);
+  W s = r.state.load(mo_relaxed);
   r.checksum.store(checksum_of(r, e.payload(seq, rec_payload_offset(s)), static_cast<u32>(written_)),
                    mo_relaxed);
   WEFT_RACE_POINT("turn_log.append.before_publish");
@@ -823,7 +915,7 @@ LogStatus TurnWriter::finish() noexcept {
   if (e.find_thread(exchange_.thread, false, ti, full)) {
     const u64 xs = e.exchange_at(ti, exchange_.ticket).state.load(mo_acquire);
     if (ex_ticket(xs) != exchange_.ticket || ex_phase(xs) != ph_open) {
-      u64 written = r.state.load(mo_acquire);
+      W written = r.state.load(mo_acquire);
       if (rec_kind(written) == rec_written &&
           r.state.compare_exchange_strong(written, rec_state(rec_aborted, rec_payload_offset(written)), mo_acq_rel)) {
         const bool expired = ex_ticket(xs) == exchange_.ticket &&
@@ -875,7 +967,7 @@ LogStatus TurnLog::init(void* region, std::size_t bytes, const Config& config, C
     for (u64 j = 0; j < g.records_per_segment; j++) new (&records[j]) RecordHeader{};
   }
   h->format_version.store(format_version, mo_relaxed);
-  h->word_bits.store(64, mo_relaxed);
+  h->word_bits.store(WEFT_WORD_BITS, mo_relaxed);
   h->segment_bytes.store(g.segment_bytes, mo_relaxed);
   h->segment_count.store(g.segment_count, mo_relaxed);
   h->thread_capacity.store(g.thread_capacity, mo_relaxed);
@@ -898,10 +990,14 @@ LogStatus TurnLog::attach(void* region, std::size_t bytes, Clock clock) noexcept
   if (bytes < sizeof(Header)) return LogStatus::region_too_small;
   auto* base = static_cast<unsigned char*>(region);
   const Header& h = *detail::region_part<const Header>(base);
-  if (h.magic.load(mo_acquire) != magic_value || h.format_version.load(mo_relaxed) != format_version ||
-      h.word_bits.load(mo_relaxed) != 64) {
-    return LogStatus::bad_region;
+  if (h.magic.load(mo_acquire) != magic_value) return LogStatus::bad_region;
+  // The word size before anything else of the header: the other
+  // configuration's fields mean other things (docs/EMBEDDED.md).
+  const u64 bits = h.word_bits.load(mo_relaxed);
+  if (bits != WEFT_WORD_BITS) {
+    return bits == 32 || bits == 64 ? LogStatus::word_size_mismatch : LogStatus::bad_region;
   }
+  if (h.format_version.load(mo_relaxed) != format_version) return LogStatus::bad_region;
   Config c;
   const u64 seg_bytes = h.segment_bytes.load(mo_relaxed);
   const u64 seg_count = h.segment_count.load(mo_relaxed);
@@ -947,7 +1043,7 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
                                     Token fence) noexcept {
   BeginResult out;
   if (region_ == nullptr) return out;
-  if (id_is_zero(thread) || id_is_zero(request) ||
+  if (id_is_zero(thread) || id_is_zero(request) || fence > fence_max ||
       (policy != BeginPolicy::queue && policy != BeginPolicy::reject_if_busy)) {
     out.status = LogStatus::invalid_argument;
     return out;
@@ -984,8 +1080,8 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
       }
       if (same_request) {
         if (k == n) {  // its begin has not moved next_ticket yet: help it
-          u64 expected = n;
-          t.next_ticket.compare_exchange_strong(expected, n + 1, mo_acq_rel);
+          W expected = static_cast<W>(n);
+          t.next_ticket.compare_exchange_strong(expected, static_cast<W>(n + 1), mo_acq_rel);
         }
         e.count(c_duplicates);
         out.status = LogStatus::duplicate;
@@ -993,8 +1089,8 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
         return out;
       }
       if (k == n) {  // another request holds ticket n: help it, then retry
-        u64 expected = n;
-        t.next_ticket.compare_exchange_strong(expected, n + 1, mo_acq_rel);
+        W expected = static_cast<W>(n);
+        t.next_ticket.compare_exchange_strong(expected, static_cast<W>(n + 1), mo_acq_rel);
         wait = true;
       }
     }
@@ -1008,8 +1104,8 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
       ExchangeSlot& mx = e.exchange_at(ti, mine);
       mx.request_hi.store(request.hi, mo_relaxed);
       mx.request_lo.store(request.lo, mo_relaxed);
-      mx.fence.store(fence, mo_relaxed);
-      mx.progress_ns.store(now, mo_relaxed);
+      mx.fence.store(static_cast<W>(fence), mo_relaxed);
+      LogEngine::start_progress(mx, now);
       mx.turns.store(turns_word(mine, 0), mo_relaxed);
       for (auto& p : mx.positions) p.store(0, mo_relaxed);
       mx.state.store(ex_state(mine, ph_open), mo_release);
@@ -1024,8 +1120,12 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
       out.status = LogStatus::busy;
       return out;
     }
+    if (n > tickets_max) {  // tickets never wrap (32-bit words: after 2^28 - 1)
+      out.status = LogStatus::exhausted;
+      return out;
+    }
     ExchangeSlot& x = e.exchange_at(ti, n);
-    u64 s = x.state.load(mo_acquire);
+    W s = x.state.load(mo_acquire);
     if (ex_ticket(s) >= n) continue;  // claimed meanwhile
     if (s != 0 && (!ex_finished(s) || t.visible_through.load(mo_acquire) < ex_ticket(s))) {
       e.count(c_in_flight);
@@ -1040,8 +1140,8 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
     WEFT_RACE_POINT("turn_log.begin.claimed");
     x.request_hi.store(request.hi, mo_relaxed);
     x.request_lo.store(request.lo, mo_relaxed);
-    x.fence.store(fence, mo_relaxed);
-    x.progress_ns.store(now, mo_relaxed);  // the begin's own reading: one clock read per begin
+    x.fence.store(static_cast<W>(fence), mo_relaxed);  // fence <= fence_max
+    LogEngine::start_progress(x, now);  // the begin's own reading: one clock read per begin
     x.turns.store(turns_word(n, 0), mo_relaxed);
     for (auto& p : x.positions) p.store(0, mo_relaxed);
     x.state.store(ex_state(n, ph_open), mo_release);  // publishes the fields above
@@ -1058,8 +1158,8 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
         }
       }
     }
-    u64 expected = n;
-    t.next_ticket.compare_exchange_strong(expected, n + 1, mo_acq_rel);  // or a helper did
+    W expected = static_cast<W>(n);
+    t.next_ticket.compare_exchange_strong(expected, static_cast<W>(n + 1), mo_acq_rel);  // or a helper did
     e.count(c_begun);
     out.status = LogStatus::ok;
     out.exchange.ticket = n;
@@ -1109,8 +1209,7 @@ LogStatus TurnLog::begin_turn(const ExchangeRef& exchange, Role role, std::size_
   if (const LogStatus st = open_exchange(e, exchange, ti, s); st != LogStatus::ok) return st;
   const u64 now = clock_.now();
   ExchangeSlot& x = e.exchange_at(ti, exchange.ticket);
-  const u64 progress = x.progress_ns.load(mo_acquire);
-  if (now > progress && now - progress > e.timeout()) {
+  if (e.stale(e.progress_of(x), now)) {
     e.decide(ti, exchange.ticket, s, ph_expiring);
     e.advance(ti, now);
     return LogStatus::expired;
@@ -1120,8 +1219,8 @@ LogStatus TurnLog::begin_turn(const ExchangeRef& exchange, Role role, std::size_
   // failure is another append to this exchange.
   u64 index = 0;
   for (u32 attempt = 0;; attempt++) {
-    u64 tagged = x.turns.load(mo_acquire);
-    if (turns_ticket(tagged) != exchange.ticket) return LogStatus::finished;
+    W tagged = x.turns.load(mo_acquire);
+    if (turns_ticket(tagged) != turns_tag(exchange.ticket)) return LogStatus::finished;
     if (turns_count(tagged) >= turns_per_exchange_max) return LogStatus::too_many_turns;
     if (x.turns.compare_exchange_strong(tagged, tagged + 1, mo_acq_rel)) {
       index = turns_count(tagged);
@@ -1140,7 +1239,7 @@ LogStatus TurnLog::begin_turn(const ExchangeRef& exchange, Role role, std::size_
   rec.state.store(rec_state(rec_busy, r.offset), mo_relaxed);
   rec.thread_hi.store(exchange.thread.hi, mo_relaxed);
   rec.thread_lo.store(exchange.thread.lo, mo_relaxed);
-  rec.ticket.store(exchange.ticket, mo_relaxed);
+  rec.ticket.store(static_cast<W>(exchange.ticket), mo_relaxed);  // < next_ticket (open_exchange)
   const u64 pos = LogEngine::position(r.seq, r.index);
   // Publish the position so a decider can flip (or drop) the record. A slot
   // position may hold a zombie's record of an older ticket: replace it; never
@@ -1148,18 +1247,18 @@ LogStatus TurnLog::begin_turn(const ExchangeRef& exchange, Role role, std::size_
   // Bound: each failure means another appender stored there.
   bool placed = false;
   for (u32 attempt = 0; attempt < attempts_max && !placed; attempt++) {
-    u64 current = x.positions[index].load(mo_acquire);
+    W current = x.positions[index].load(mo_acquire);
     if (current != 0 && LogEngine::position_index(current) < e.g.records_per_segment) {
       const RecordHeader& other = e.record(LogEngine::position_seq(current), LogEngine::position_index(current));
       if (other.ticket.load(mo_relaxed) >= exchange.ticket) break;
     }
-    placed = x.positions[index].compare_exchange_strong(current, pos, mo_acq_rel);
+    placed = x.positions[index].compare_exchange_strong(current, static_cast<W>(pos), mo_acq_rel);
   }
   WEFT_RACE_POINT("turn_log.append.placed");
   // Still our exchange, still open? Otherwise drop the record and say why.
   const u64 now_state = x.state.load(mo_acquire);
   if (!placed || ex_ticket(now_state) != exchange.ticket || ex_phase(now_state) != ph_open) {
-    u64 busy = rec.state.load(mo_relaxed);
+    W busy = rec.state.load(mo_relaxed);
     rec.state.compare_exchange_strong(busy, rec_state(rec_aborted, r.offset), mo_acq_rel);
     e.segment(r.seq).writers.fetch_sub(1, mo_release);
     const bool expired = ex_ticket(now_state) == exchange.ticket &&
@@ -1169,7 +1268,7 @@ LogStatus TurnLog::begin_turn(const ExchangeRef& exchange, Role role, std::size_
   rec.meta.store(make_meta(static_cast<u32>(index), role, flags, 0), mo_relaxed);
   rec.request_hi.store(x.request_hi.load(mo_relaxed), mo_relaxed);
   rec.request_lo.store(x.request_lo.load(mo_relaxed), mo_relaxed);
-  LogEngine::raise(x.progress_ns, now);
+  e.raise_progress(x, now);
   writer->drop();
   writer->log_ = this;
   writer->exchange_ = exchange;
@@ -1198,8 +1297,7 @@ LogStatus TurnLog::commit(const ExchangeRef& exchange) noexcept {
   if (const LogStatus st = open_exchange(e, exchange, ti, s); st != LogStatus::ok) return st;
   const u64 now = clock_.now();
   ExchangeSlot& x = e.exchange_at(ti, exchange.ticket);
-  const u64 progress = x.progress_ns.load(mo_acquire);
-  if (now > progress && now - progress > e.timeout()) {
+  if (e.stale(e.progress_of(x), now)) {
     e.decide(ti, exchange.ticket, s, ph_expiring);
     e.advance(ti, now);
     return LogStatus::expired;

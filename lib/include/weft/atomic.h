@@ -18,8 +18,9 @@
 // callbacks, counters, delays; see weft/hooks.h) and so forces exact
 // interleavings of real threads without sleeps.
 //
-// Word-size rule: a shared word is at most 64 bits and lock-free on every
-// target; `WEFT_ASSERT_LOCK_FREE(T)` states it at each use.
+// Word-size rule: a shared word is at most 64 bits (32 with WEFT_WORD_BITS=32)
+// and lock-free on every target; `WEFT_ASSERT_LOCK_FREE(T)` states it at each
+// use.
 #pragma once
 
 #include <atomic>
@@ -37,12 +38,39 @@
 // with different seams can share a binary without one silently replacing
 // the other's functions (weft::LockTable is weft::seam_hooks::LockTable in a
 // hooks build, and so on). Callers never write the inline name.
+//
+// The word size is a second build choice, WEFT_WORD_BITS (64 by default; 32
+// for targets without lock-free 64-bit atomics, such as Cortex-M). It is also
+// exported by the CMake targets and also names the inline namespace, so a
+// binary cannot mix the two configurations by accident.
+#ifndef WEFT_WORD_BITS
+#define WEFT_WORD_BITS 64
+#endif
+#if WEFT_WORD_BITS != 64 && WEFT_WORD_BITS != 32
+#error "weft: WEFT_WORD_BITS must be 64 or 32"
+#endif
+// WEFT_HOSTED=0 (CMake: -DWEFT_HOSTED=OFF) builds the core for bare metal:
+// no steady_clock(), no ManualClock, no thread yield; the caller injects the
+// clock (docs/EMBEDDED.md).
+#ifndef WEFT_HOSTED
+#define WEFT_HOSTED 1
+#endif
+#if WEFT_WORD_BITS == 32
+#if defined(WEFT_SEAM_HOOKS)
+#define WEFT_SEAM_NS seam_hooks_w32
+#elif defined(WEFT_SEAM_SIM)
+#define WEFT_SEAM_NS seam_sim_w32
+#else
+#define WEFT_SEAM_NS seam_production_w32
+#endif
+#else
 #if defined(WEFT_SEAM_HOOKS)
 #define WEFT_SEAM_NS seam_hooks
 #elif defined(WEFT_SEAM_SIM)
 #define WEFT_SEAM_NS seam_sim
 #else
 #define WEFT_SEAM_NS seam_production
+#endif
 #endif
 
 namespace weft {
@@ -59,10 +87,24 @@ template <class T>
 using atomic = std::atomic<T>;
 #endif
 
-/// Widest shared word weft uses: 64 bits (see "Words that fit every target"
-/// in docs/DESIGN.md). 128-bit values are written as two words before the
-/// word that publishes them.
+/// Bits of the widest shared word weft uses: 64, or 32 in the configuration
+/// for targets without lock-free 64-bit atomics (WEFT_WORD_BITS=32; see
+/// "Words that fit every target" in docs/DESIGN.md and docs/EMBEDDED.md).
+/// Wider values (ids, deadlines, checksums) are written as several words
+/// before, or under, the word that publishes them. Regions record it, and
+/// attaching a region made with the other word size is refused
+/// (`word_size_mismatch`).
+inline namespace WEFT_SEAM_NS {
+inline constexpr unsigned word_bits = WEFT_WORD_BITS;
+
+#if WEFT_WORD_BITS == 32
+/// The widest shared word weft uses (here 32 bits).
+using word = std::uint32_t;
+#else
+/// The widest shared word weft uses (64 bits).
 using word = std::uint64_t;
+#endif
+}  // inline namespace WEFT_SEAM_NS
 
 }  // namespace weft
 

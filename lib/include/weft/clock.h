@@ -24,7 +24,9 @@ struct Clock {
   [[nodiscard]] bool valid() const noexcept { return now_ns != nullptr; }
 };
 
+#if WEFT_HOSTED
 /// The process's steady clock (std::chrono::steady_clock) in nanoseconds.
+/// (Hosted builds only; on bare metal the caller supplies its own Clock.)
 [[nodiscard]] Clock steady_clock() noexcept;
 
 /// A clock that only moves when told to: for tests and simulations. Shared
@@ -48,8 +50,9 @@ class ManualClock {
   [[nodiscard]] Clock clock() noexcept;
 
  private:
-  weft::atomic<std::uint64_t> now_ns_;
+  weft::atomic<std::uint64_t> now_ns_;  // a test clock: needs lock-free 64-bit atomics
 };
+#endif  // WEFT_HOSTED
 
 }  // inline namespace WEFT_SEAM_NS
 }  // namespace weft

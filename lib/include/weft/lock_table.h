@@ -158,6 +158,10 @@ enum class [[nodiscard]] LockStatus : std::uint8_t {
   bad_region,        ///< attach: not a LockTable region (magic, version, geometry),
                      ///< or init: null or misaligned region, zero capacity
   out_of_memory,     ///< create: the one allocation failed
+  exhausted,         ///< try_acquire: every fencing token was issued (only with
+                     ///< 32-bit words, after 2^32 - 1 tokens): format the table again
+  word_size_mismatch,  ///< attach: the region was formatted by a build with the
+                       ///< other word size (WEFT_WORD_BITS 32 vs 64)
 };
 
 /// A short lowercase name of a status ("busy"), for messages.
@@ -232,8 +236,19 @@ class LockTable {
 
   /// Format version written into regions (attach refuses others).
   static constexpr std::uint32_t format_version = 1;
-  /// Most reentrant depth / shared holders of one session (11-bit count).
-  static constexpr std::uint32_t holders_max = 2047;
+  /// Most reentrant depth / shared holders of one session (an 11-bit count;
+  /// 8-bit with 32-bit words).
+  static constexpr std::uint32_t holders_max = WEFT_WORD_BITS == 32 ? 255 : 2047;
+  /// Fencing tokens a table issues over its life: 2^64 - 1 (never runs out),
+  /// or with 32-bit words 2^32 - 1, after which try_acquire says `exhausted`
+  /// instead of a token that would wrap. Tokens never wrap around.
+  static constexpr std::uint64_t tokens_max = WEFT_WORD_BITS == 32 ? 0xFFFFFFFFull : ~0ull;
+  /// A slot's state word carries a version against ABA: 48 bits (2^48
+  /// transitions of one slot before it repeats), or 19 with 32-bit words
+  /// (524,288 transitions: a thread preempted between reading a slot and
+  /// its compare-exchange for that many transitions of that one slot could
+  /// be fooled; see docs/EMBEDDED.md).
+  static constexpr std::uint32_t version_bits = WEFT_WORD_BITS == 32 ? 19 : 48;
   /// Largest lease accepted (about 146 years): keeps now + lease in range.
   static constexpr std::uint64_t lease_max_ns = std::uint64_t{1} << 62;
   /// Bound on retries of one call; each retry means another thread changed

@@ -143,6 +143,10 @@ enum class [[nodiscard]] LogStatus : std::uint8_t {
   region_too_small,    ///< init/attach: fewer bytes than region_bytes()
   bad_region,          ///< attach: not a TurnLog region; init: bad geometry
   out_of_memory,       ///< create: the one allocation failed
+  exhausted,           ///< begin_exchange: the thread used every ticket (only with
+                       ///< 32-bit words, after tickets_max exchanges): format the log again
+  word_size_mismatch,  ///< attach: the region was formatted by a build with the
+                       ///< other word size (WEFT_WORD_BITS 32 vs 64)
 };
 
 /// A short lowercase name of a status, for messages.
@@ -261,7 +265,8 @@ class TurnLog {
 
   /// Geometry and policies chosen at init().
   struct Config {
-    std::uint32_t segment_bytes = 64 * 1024;  ///< bytes per segment (multiple of 64, >= 256)
+    /// Bytes per segment (multiple of 64, >= 256; at most segment_bytes_max).
+    std::uint32_t segment_bytes = 64 * 1024;
     std::uint32_t segment_count = 16;         ///< segments in the ring (>= 2)
     std::uint32_t thread_capacity = 256;      ///< conversation threads the log can know
     /// W: unfinished exchanges per thread, and the dedup window (last W
@@ -282,6 +287,26 @@ class TurnLog {
   static constexpr std::size_t region_alignment = 64;
   /// Bound on retries of one call (each means another thread made progress).
   static constexpr std::uint32_t attempts_max = 4096;
+
+  // Limits set by the word size (WEFT_WORD_BITS; docs/EMBEDDED.md). None of
+  // these ranges wraps around: at the end the log refuses.
+  /// Largest segment: unlimited below 4 GiB with 64-bit words; 256 KiB with
+  /// 32-bit words (a segment's record count and payload bytes share a word).
+  static constexpr std::uint32_t segment_bytes_max =
+      WEFT_WORD_BITS == 32 ? 256u * 1024u : 0xFFFFFFC0u;
+  /// Exchanges one thread can begin over the log's life (tickets 1 ..
+  /// tickets_max): 2^60 - 1, or 2^28 - 1 (268 million) with 32-bit words;
+  /// then begin_exchange says `exhausted`.
+  static constexpr std::uint64_t tickets_max =
+      WEFT_WORD_BITS == 32 ? (std::uint64_t{1} << 28) - 1 : (std::uint64_t{1} << 60) - 1;
+  /// Segments the log can open over its life (the ring reuses them, the
+  /// sequence keeps counting): 2^40 - 1, or 2^22 - 1 (4 million) with 32-bit
+  /// words; then appends get log_full.
+  static constexpr std::uint64_t sequences_max =
+      WEFT_WORD_BITS == 32 ? (std::uint64_t{1} << 22) - 1 : (std::uint64_t{1} << 40) - 1;
+  /// Largest fencing token begin_exchange accepts: any, or 2^32 - 1 with
+  /// 32-bit words (what a 32-bit LockTable issues); larger is invalid_argument.
+  static constexpr std::uint64_t fence_max = WEFT_WORD_BITS == 32 ? 0xFFFFFFFFull : ~0ull;
 
   TurnLog() noexcept = default;
   ~TurnLog();

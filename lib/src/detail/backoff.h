@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstdint>
-#include <thread>
 
 #include "weft/atomic.h"
+#if WEFT_HOSTED
+#include <thread>
+#endif
 
 #if defined(WEFT_SEAM_SIM)
 #include "weft/sim/sim.h"
@@ -35,7 +37,11 @@ inline void backoff(std::uint32_t spin) noexcept {
 #endif
     return;
   }
+#if WEFT_HOSTED
   std::this_thread::yield();
+#elif defined(__arm__)
+  __asm__ __volatile__("yield");  // bare metal: no scheduler to yield to; the bound ends the wait
+#endif
 }
 
 }  // namespace detail
