@@ -2,21 +2,25 @@
 # Writes the generated tables of docs/EMBEDDED.md: the code size of the core
 # library (libweft.a: LockTable and TurnLog, production seam) per target from
 # `size` on the built objects, and the RAM a region needs for example
-# configurations (from the library's own region_bytes()). Builds what it
-# measures: the release preset and the cross presets (ci/cross.sh installs
-# their compilers).
+# configurations with 64-bit and with 32-bit words (from the library's own
+# region_bytes()). Builds what it measures: the release, word32, cross and
+# cortex-m4 presets (ci/cross.sh and ci/cortex-m4.sh install the compilers).
 #
 #   bash ci/size-report.sh        builds, measures, rewrites the tables
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . ci/lib.sh
-targets=(release cross-aarch64 cross-armhf cross-riscv64)
+targets=(release cross-aarch64 cross-armhf cross-riscv64 word32 cortex-m4)
 declare -A size_tool=([release]=size [cross-aarch64]=aarch64-linux-gnu-size
-                      [cross-armhf]=arm-linux-gnueabihf-size [cross-riscv64]=riscv64-linux-gnu-size)
-declare -A label=([release]="x86-64 (g++)" [cross-aarch64]="aarch64 (aarch64-linux-gnu-g++)"
-                  [cross-armhf]="armhf, 32-bit ARMv7 (arm-linux-gnueabihf-g++)" [cross-riscv64]="riscv64 (riscv64-linux-gnu-g++)")
+                      [cross-armhf]=arm-linux-gnueabihf-size [cross-riscv64]=riscv64-linux-gnu-size
+                      [word32]=size [cortex-m4]=arm-none-eabi-size)
+declare -A label=([release]="x86-64 (g++ -O2)" [cross-aarch64]="aarch64 (aarch64-linux-gnu-g++ -O2)"
+                  [cross-armhf]="armhf, 32-bit ARMv7 (arm-linux-gnueabihf-g++ -O2)" [cross-riscv64]="riscv64 (riscv64-linux-gnu-g++ -O2)"
+                  [word32]="x86-64, 32-bit words (g++ -O2)" [cortex-m4]="Cortex-M4, 32-bit words, bare metal (arm-none-eabi-g++ -Os)")
 for t in "${targets[@]}"; do
-  if ! command -v "${size_tool[$t]}" >/dev/null; then bash ci/cross.sh "$t" >/dev/null; fi
+  if ! command -v "${size_tool[$t]}" >/dev/null; then
+    if [ "$t" = cortex-m4 ]; then bash ci/cortex-m4.sh >/dev/null; else bash ci/cross.sh "$t" >/dev/null; fi
+  fi
   cmake --preset "$t" >/dev/null
   cmake --build --preset "$t" --target weft >/dev/null
 done
@@ -59,10 +63,16 @@ int main() {
   weft::TurnLog::Config one;
   one.segment_bytes = 256; one.segment_count = 2; one.thread_capacity = 1; one.exchanges_per_thread = 2; one.reader_slots = 1;
   std::printf("\nHEADER %zu\n", weft::TurnLog::region_bytes(one) - 2 * 256 - 64 - 2 * 128 - 64);
+  std::printf("WORDS %u\n", weft::word_bits);
 }
 CPP
 g++ -std=c++20 -Ilib/include build/size-report/ram.cpp build/release/lib/libweft.a -o build/size-report/ram
-ram=$(build/size-report/ram | grep -v '^HEADER')
+ram=$(build/size-report/ram | grep -vE '^(HEADER|WORDS)')
+g++ -std=c++20 -DWEFT_WORD_BITS=32 -Ilib/include build/size-report/ram.cpp build/word32/lib/libweft.a \
+  -o build/size-report/ram32
+[ "$(build/size-report/ram32 | grep '^WORDS' | awk '{print $2}')" = 32 ] || { echo "size-report: ram32 is not 32-bit"; exit 1; }
+ram32=$(build/size-report/ram32 | grep -vE '^(HEADER|WORDS)')
+header32=$(build/size-report/ram32 | grep '^HEADER' | awk '{print $2}')
 # The same program built for each cross target and run under qemu must print
 # the same bytes: the layout does not depend on the target.
 for t in cross-aarch64 cross-armhf cross-riscv64; do
@@ -74,10 +84,17 @@ for t in cross-aarch64 cross-armhf cross-riscv64; do
   fi
 done
 header=$(build/size-report/ram | grep '^HEADER' | awk '{print $2}')
+# 32-bit words on a 32-bit ABI (armhf: AAPCS like Cortex-M4, 4-byte words and
+# size_t) must give the same bytes as on the host.
+arm-linux-gnueabihf-g++ -std=c++20 -DWEFT_WORD_BITS=32 -Ilib/include -Ilib/src build/size-report/ram.cpp \
+  lib/src/clock.cpp lib/src/id.cpp lib/src/lock_table.cpp lib/src/turn_log.cpp -o build/size-report/ram32-armhf
+if [ "$(qemu-arm -L /usr/arm-linux-gnueabihf build/size-report/ram32-armhf)" != "$(build/size-report/ram32)" ]; then
+  echo "size-report: 32-bit-word region sizes differ on armhf"; exit 1
+fi
 
-python3 - "$code" "$ram" "$header" <<'PY'
+python3 - "$code" "$ram" "$header" "$ram32" "$header32" <<'PY'
 import re, sys
-code, ram, header = sys.argv[1], sys.argv[2], sys.argv[3]
+code, ram, header, ram32, header32 = sys.argv[1:6]
 path = "docs/EMBEDDED.md"
 text = open(path).read()
 def put(name, body):
@@ -86,7 +103,8 @@ def put(name, body):
     text = re.sub(r"<!-- %s:begin.*?<!-- %s:end -->" % (name, name), lambda _: block, text, flags=re.S)
 put("code-size", code)
 put("ram", ram.strip())
-put("turnlog-header", "H = %s bytes on every target." % header)
+put("turnlog-header", "H = %s bytes with 64-bit words on every target; H = %s bytes with 32-bit words." % (header, header32))
+put("ram32", ram32.strip())
 open(path, "w").write(text)
 PY
 echo "size-report: docs/EMBEDDED.md updated"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds every preset (release, asan, tsan, hooks, sim, fuzz) and runs every
+# Builds every preset (release, asan, tsan, hooks, sim, fuzz, word32) and runs every
 # test in each (the sim preset includes a short weft-hunt; every preset that
 # builds fuzz targets replays their corpora), installs the release build and
 # builds the consumer project against it with find_package(weft), cross-builds
 # for aarch64, armhf and riscv64 and runs the release tests under qemu-user
-# (ci/cross.sh), builds the benchmarks and runs each for a moment, proves the
+# (ci/cross.sh), builds the bare-metal Cortex-M4 configuration and runs its
+# firmware under qemu-system-arm (ci/cortex-m4.sh), builds the benchmarks and runs each for a moment, proves the
 # bug zoo (weft-hunt catches each of the eight mutants), runs the fuzz smoke
 # (each fuzzer 20 s), checks the OSS-Fuzz build script and proves that the
 # schedule fuzzers catch the three fastest mutants (from the seed corpus and
@@ -21,7 +22,7 @@ bash ci/deps.sh
 presets=("$@")
 zoo=0
 if [ ${#presets[@]} -eq 0 ]; then
-  presets=(release asan tsan hooks sim fuzz)
+  presets=(release asan tsan hooks sim fuzz word32)
   zoo=1
 fi
 passed=0
@@ -105,6 +106,8 @@ zoo_tally() {
 if [ "$zoo" = 1 ]; then
   echo "=== cross builds: aarch64, armhf (32-bit ARMv7), riscv64; release tests under qemu-user"
   tally "cross builds" build/cross.log bash ci/cross.sh
+  echo "=== Cortex-M4, bare metal: 32-bit words, arm-none-eabi-g++, the firmware run under qemu-system-arm"
+  tally "cortex-m4" build/cortex-m4.log bash ci/cortex-m4.sh
 
   echo "=== benchmarks: build the suite, run each benchmark for a moment (never timed)"
   if bash ci/bench.sh --quick >build/bench-quick.log 2>&1; then
