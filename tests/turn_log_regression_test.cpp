@@ -134,6 +134,51 @@ TEST_F(TurnLogRegression, streaming_turn_finished_after_commit_is_silently_lost)
   EXPECT_TRUE(st != LogStatus::ok || h == Texts{"late"}) << "finish() ok but turn not in history";
 }
 
+// (T1) a streamed turn published after its exchange committed is dropped
+// again by its writer (the commit did not publish it). The writer let go of
+// its segment before that check: meanwhile the finished exchange's segment
+// was recycled and the record reused by another conversation's turn, and
+// the check aborted THAT turn (its append said ok, its exchange committed,
+// the turn was gone).
+TEST_F(TurnLogRegression, a_late_streamed_turn_drops_another_conversations_turn_from_a_recycled_segment) {
+  TurnLog::Config c;
+  c.segment_bytes = 512;  // one record per segment
+  c.segment_count = 2; c.thread_capacity = 8; c.exchanges_per_thread = 2; c.reader_slots = 4;
+  c.exchange_timeout_ns = 1'000'000'000; c.retention = TurnLog::Retention::recycle_oldest;
+  make(c);
+  const ExchangeRef x = begin("chat", "r1");
+  hooks::Latch before_publish(1), committed(1), after_publish(1), recycled(1);
+  hooks::signal_at("turn_log.append.before_publish", &before_publish, 1);
+  hooks::pause_at("turn_log.append.before_publish", &committed, 1);
+  hooks::signal_at("turn_log.append.published", &after_publish, 1);
+  hooks::pause_at("turn_log.append.published", &recycled, 1);
+  LogStatus late = LogStatus::contended;
+  std::thread writer = actor(1, [&] {
+    TurnWriter w;
+    ASSERT_EQ(log.begin_turn(x, Role::assistant, 16, &w), LogStatus::ok);
+    ASSERT_EQ(w.write("late", 4), LogStatus::ok);
+    late = w.finish();
+  });
+  ASSERT_TRUE(before_publish.wait_for(10'000'000'000ULL));
+  ASSERT_EQ(log.commit(x), LogStatus::ok);  // the streamed turn is still busy: not part of it
+  committed.count_down();
+  ASSERT_TRUE(after_publish.wait_for(10'000'000'000ULL));
+  // Another conversation fills the ring: its second turn needs the segment
+  // of "chat"'s finished exchange.
+  const ExchangeRef y = begin("other", "r1");
+  ASSERT_EQ(say(y, Role::user, "B1"), LogStatus::ok);
+  ASSERT_EQ(log.commit(y), LogStatus::ok);
+  const ExchangeRef z = begin("other", "r2");
+  const LogStatus b2 = say(z, Role::user, "B2");  // ok only if that segment was recycled
+  recycled.count_down();
+  writer.join();
+  EXPECT_NE(late, LogStatus::ok) << "a turn finished after its exchange committed";
+  ASSERT_EQ(log.commit(z), LogStatus::ok);
+  EXPECT_EQ(texts("other"), b2 == LogStatus::ok ? (Texts{"B1", "B2"}) : (Texts{"B1"}))
+      << "B2's append said " << to_string(b2) << " and its exchange committed";
+  EXPECT_EQ(texts("chat"), (Texts{}));
+}
+
 // ---- The following pause inside windows marked with race points
 // (turn_log.finish.start, turn_log.begin.dedup_loaded, turn_log.begin.claimed,
 // turn_log.open_next.checked). ----

@@ -905,14 +905,16 @@ LogStatus TurnWriter::finish() noexcept {
   const bool published =
       rec_kind(s) == rec_busy &&
       r.state.compare_exchange_strong(s, rec_state(rec_written, rec_payload_offset(s)), mo_acq_rel);  // R1
-  e.segment(seq).writers.fetch_sub(1, mo_release);
   log_ = nullptr;
-  if (!published) return LogStatus::expired;  // the exchange expired while writing
+  LogStatus result = published ? LogStatus::ok : LogStatus::expired;  // expired while writing
+  WEFT_RACE_POINT("turn_log.append.published");
   // The exchange may have finished while this turn was being written: a
-  // commit that came first did not publish it, so drop it and say so.
+  // commit that came first did not publish it, so drop it and say so. The
+  // segment stays pinned until then: once unpinned, a finished exchange's
+  // segment may be recycled and this record reused by another exchange's turn.
   u64 ti = 0;
   bool full = false;
-  if (e.find_thread(exchange_.thread, false, ti, full)) {
+  if (published && e.find_thread(exchange_.thread, false, ti, full)) {
     const u64 xs = e.exchange_at(ti, exchange_.ticket).state.load(mo_acquire);
     if (ex_ticket(xs) != exchange_.ticket || ex_phase(xs) != ph_open) {
       W written = r.state.load(mo_acquire);
@@ -920,12 +922,13 @@ LogStatus TurnWriter::finish() noexcept {
           r.state.compare_exchange_strong(written, rec_state(rec_aborted, rec_payload_offset(written)), mo_acq_rel)) {
         const bool expired = ex_ticket(xs) == exchange_.ticket &&
                              (ex_phase(xs) == ph_expiring || ex_phase(xs) == ph_expired);
-        return expired ? LogStatus::expired : LogStatus::finished;
+        result = expired ? LogStatus::expired : LogStatus::finished;
       }
     }
   }
-  e.count(c_turns);
-  return LogStatus::ok;
+  e.segment(seq).writers.fetch_sub(1, mo_release);  // R5
+  if (result == LogStatus::ok) e.count(c_turns);
+  return result;
 }
 
 // ---- TurnLog -----------------------------------------------------------------
