@@ -169,7 +169,10 @@ class RatioReporter : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
-      if (run.error_occurred) continue;
+      if (run.error_occurred) {
+        errors = true;
+        continue;
+      }
       const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
       if (run.run_type == Run::RT_Aggregate && !median) continue;
       if (!median && seen_median_.count(run.run_name.str()) != 0) continue;
@@ -180,6 +183,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::ReportRuns(runs);
   }
   std::map<std::string, double> items_per_second;
+  bool errors = false;  // a benchmark reported an error (wrong result, no dispatch)
 
  private:
   std::map<std::string, bool> seen_median_;
@@ -288,5 +292,6 @@ int main(int argc, char** argv) {
     std::fputs(md.c_str(), f);
     std::fclose(f);
   }
-  return 0;
+  if (reporter.errors) std::fprintf(stderr, "weft_scan_bench: a benchmark reported an error\n");
+  return reporter.errors ? 1 : 0;
 }

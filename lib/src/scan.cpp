@@ -58,17 +58,16 @@ namespace {
 // noise), relaxed because it orders nothing else.
 std::atomic<std::uint8_t> configured_mode{static_cast<std::uint8_t>(Mode::dispatch)};
 
-bool use_vectors() noexcept {
 #if defined(WEFT_HAVE_HIGHWAY)
+bool use_vectors() noexcept {
   return configured_mode.load(std::memory_order_relaxed) ==
          static_cast<std::uint8_t>(Mode::dispatch);
-#else
-  return false;
-#endif
 }
 
-// The vector kernels compute block offsets with 32 x 32-bit multiplies.
+// The gathering kernels (scalable targets) compute block offsets with
+// 32 x 32-bit multiplies.
 constexpr std::size_t vector_block_words_max = 0xFFFFFFFFu;
+#endif
 
 }  // namespace
 
