@@ -32,7 +32,7 @@
 //
 // filter_equal and verify_blocks write indices as std::uint32_t (n and count
 // are at most 2^32 - 1). Their vector code stores whole vectors of indices
-// (Highway's CompressStore), so a call may write anywhere in
+// (Highway's Compress, then a full-vector store), so a call may write anywhere in
 // out[0, output_capacity(n)): the first `returned` entries are the result,
 // the rest is scratch. Size the buffer with output_capacity().
 //
