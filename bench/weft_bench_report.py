@@ -710,7 +710,11 @@ def render(r, profiles, args, info):
     out += ["Implementations:", ""] + [f"- `{k}`: {v}" for k, v in DESCRIPTIONS.items()] + [""]
     out += section_append(r) + section_outcomes(r) + section_snapshot(r) + section_lock(r)
     src = Source(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-    out += section_profile(profiles) + section_misses(r, profiles, targets, src) + section_method(r, timer)
+    out += section_profile(profiles) + section_misses(r, profiles, targets, src)
+    for path in args.section:  # sections other benchmarks wrote (scan_bench --markdown)
+        with open(path) as f:
+            out += f.read().rstrip("\n").split("\n") + [""]
+    out += section_method(r, timer)
     return "\n".join(out) + "\n"
 
 
@@ -723,6 +727,8 @@ def main():
     parser.add_argument("--load-before", default="")
     parser.add_argument("--load-after", default="")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--section", action="append", default=[],
+                        help="a Markdown file to include as a section (before the method)")
     args = parser.parse_args()
     results = Results(args.json)
     profiles = load_profiles(args.profiles) if args.profiles else {}

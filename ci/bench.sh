@@ -2,7 +2,8 @@
 # The benchmark suite (bench/weft_bench.cpp): installs what is missing,
 # configures and builds the bench preset, runs every benchmark (weft's
 # TurnLog and LockTable, the seeds' mutex design, lock-free queues and maps,
-# the fetch_add / memcpy ceiling), profiles the single-thread paths under
+# the fetch_add / memcpy ceiling) and the scan kernels (bench/scan_bench.cpp:
+# Highway targets against the scalar twins), profiles the single-thread paths under
 # callgrind (repeatable instruction and atomic counts), and writes the report
 # from the JSON output.
 #
@@ -29,7 +30,7 @@ done
 
 bash ci/deps.sh
 cmake --preset bench >/dev/null
-nice -n 10 cmake --build --preset bench --target weft_bench
+nice -n 10 cmake --build --preset bench --target weft_bench weft_scan_bench
 
 bin=build/bench/bench/weft_bench
 results=build/bench/results
@@ -55,6 +56,20 @@ start=$(date +%s)
 "${run_cmd[@]}" | tee "$json.txt"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "=== bench: suite ran in $(( $(date +%s) - start )) s (load average before: $load_before, after: $load_after)"
+
+# The scan kernels (bench/scan_bench.cpp): vector code on every Highway
+# target against the scalar twins; writes its own report section.
+scan_bin=build/bench/bench/weft_scan_bench
+scan_md="$results/scan.md"
+if [ "$quick" -eq 1 ]; then
+  scan_md="$results/scan.quick.md"
+  scan_cmd=("$scan_bin" --benchmark_min_time=0.01 --markdown="$scan_md")
+else
+  scan_cmd=("$scan_bin" --benchmark_min_time=0.3 --benchmark_repetitions=3
+            --benchmark_display_aggregates_only=true --markdown="$scan_md")
+fi
+echo "=== bench: ${scan_cmd[*]}"
+"${scan_cmd[@]}" | tee "$results/scan.txt"
 
 # Single-thread profiles: <what> <operations>. Only the operations are
 # collected (the dump taken around weft_bench_profiled is part .2).
@@ -98,7 +113,7 @@ fi
 
 report_args=(--json "$json" --profiles "$profiles" --out "$report"
              --command "bash ci/bench.sh $*" --command "${run_cmd[*]}"
-             --load-before "$load_before" --load-after "$load_after")
+             --load-before "$load_before" --load-after "$load_after" --section "$scan_md")
 if [ -n "$profile_cmd" ]; then report_args+=(--command "$profile_cmd"); fi
 if [ "$quick" -eq 1 ]; then report_args+=(--quick); fi
 python3 bench/weft_bench_report.py "${report_args[@]}"

@@ -1,8 +1,10 @@
 // The smallest useful program against an installed weft: take a session
-// lease, see a second request refused, release, and let it through.
+// lease, see a second request refused, release, and let it through; then
+// one scan kernel (weft/scan.h: links Highway too when weft was built with it).
 #include <weft/clock.h>
 #include <weft/id.h>
 #include <weft/lock_table.h>
+#include <weft/scan.h>
 
 #include <cstdio>
 
@@ -28,6 +30,11 @@ int main() {
                   second.status == weft::LockStatus::busy &&
                   released.status == weft::LockStatus::released &&
                   third.status == weft::LockStatus::acquired && third.token > first.token;
-  std::printf("%s\n", ok ? "consumer OK" : "consumer FAILED");
-  return ok ? 0 : 1;
+  const std::uint64_t tags[] = {7, 9, 7, 7, 1};
+  std::uint32_t found[weft::scan::output_capacity(5)];
+  const std::size_t count = weft::scan::filter_equal(tags, 5, 7, found);
+  std::printf("scan (%s): %zu records of thread 7\n", weft::scan::target(), count);
+  const bool scanned = count == 3 && found[0] == 0 && found[1] == 2 && found[2] == 3;
+  std::printf("%s\n", ok && scanned ? "consumer OK" : "consumer FAILED");
+  return ok && scanned ? 0 : 1;
 }

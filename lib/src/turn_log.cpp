@@ -32,6 +32,7 @@
 #include "detail/region.h"
 #include "detail/word.h"
 #include "weft/atomic.h"
+#include "weft/scan.h"
 
 namespace weft {
 inline namespace WEFT_SEAM_NS {
@@ -60,6 +61,10 @@ enum RecordKind : W { rec_empty = 0, rec_busy = 1, rec_written = 2, rec_committe
 constexpr u64 rec_kind(u64 s) { return s & 0xFF; }
 constexpr u64 rec_payload_offset(u64 s) { return s >> 8; }
 constexpr W rec_state(u64 kind, u64 payload_offset) { return static_cast<W>(payload_offset << 8 | kind); }
+// The watermark scan (weft/scan.h, first_unfinished) reads this encoding.
+static_assert(scan::state_kind_mask == 0xFF && scan::state_kind_committed == rec_committed &&
+                  scan::state_kind_aborted == rec_aborted,
+              "weft/scan.h's record state kinds must match the TurnLog's record state word");
 
 // Record meta: index 16 | role 8 | flags 8 | payload length 32.
 constexpr u64 make_meta(u32 index, Role role, std::uint8_t flags, u32 length) {
