@@ -92,13 +92,16 @@ struct Round {
   std::vector<LockOp> history;
 };
 
-// One thread's part of a round: `ops` random calls on the two keys.
-void run_thread(LockTable& table, const std::vector<Id>& keys, int thread, unsigned seed,
+// One thread's part of a round: `ops` random calls on the two keys, each
+// after moving the clock a little (so leases of 1-40 ns expire under the
+// threads however they are scheduled).
+void run_thread(LockTable& table, ManualClock& time, const std::vector<Id>& keys, int thread, unsigned seed,
                 int ops, std::atomic<std::uint64_t>& sequence, std::vector<LockOp>& out) {
   std::mt19937 random(seed);
   Token last_token[2] = {0, 0};
   const OwnerId owner = 100 + static_cast<OwnerId>(thread % 2);  // threads 0 and 2 share an owner
   for (int i = 0; i < ops; i++) {
+    time.advance(random() % 16);
     LockOp op;
     op.thread = thread;
     op.key = static_cast<int>(random() % 2);
@@ -159,16 +162,20 @@ TEST(L9_linearizability, concurrent_histories_match_the_model_with_the_same_cloc
     std::atomic<std::uint64_t> sequence{0};
     std::vector<std::vector<LockOp>> parts(threads);
     std::latch start(threads + 1);
+    std::atomic<int> finished{0};
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; t++) {
       workers.emplace_back([&, t] {
         start.arrive_and_wait();
-        run_thread(table, keys, t, static_cast<unsigned>(round * 7919 + t), ops_per_thread,
+        run_thread(table, clock.manual(), keys, t, static_cast<unsigned>(round * 7919 + t), ops_per_thread,
                    sequence, parts[static_cast<std::size_t>(t)]);
+        finished.fetch_add(1);
       });
     }
     start.arrive_and_wait();
-    for (int tick = 0; tick < 30; tick++) {  // the clock moves while they run
+    // The clock moves while they run, until the last one is done (however
+    // slowly a sanitizer makes them run), so leases expire under them.
+    for (int tick = 0; finished.load() < threads && tick < 10'000'000; tick++) {
       clock.manual().advance(3);
       std::this_thread::yield();
     }
