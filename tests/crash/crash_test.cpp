@@ -243,7 +243,7 @@ class Parent {
     ::kill(w.pid, SIGKILL);
     int status = 0;
     ::waitpid(w.pid, &status, 0);
-    while (drain(w.fd, 1000, [&](const Message& m) { on_message(m); })) {
+    while (drain<Message>(w.fd, 1000, [&](const Message& m) { on_message(m); })) {
     }
     ::close(w.fd);
     w.fd = -1;
@@ -264,7 +264,7 @@ class Parent {
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
     do {
       for (Writer& w : writers_) {
-        (void)drain(w.fd, 0, [&](const Message& m) { on_message(m); });
+        (void)drain<Message>(w.fd, 0, [&](const Message& m) { on_message(m); });
       }
       sleep_us(500);
     } while (std::chrono::steady_clock::now() < until);

@@ -65,8 +65,11 @@ struct Message {
 };
 static_assert(sizeof(Message) == 16, "one message is one small write");
 
-/// Sends one message; false when the pipe is gone.
-inline bool send(int fd, const Message& m) {
+/// Sends one message (at most PIPE_BUF bytes: one atomic write); false when
+/// the pipe is gone.
+template <class M>
+bool send(int fd, const M& m) {
+  static_assert(sizeof(M) <= 512, "a message is written atomically only up to PIPE_BUF");
   for (int attempt = 0; attempt < 1000; attempt++) {  // bound: EINTR retries
     const ssize_t n = ::write(fd, &m, sizeof m);
     if (n == static_cast<ssize_t>(sizeof m)) return true;
@@ -76,18 +79,25 @@ inline bool send(int fd, const Message& m) {
   return false;
 }
 
-/// Reads whole messages available on `fd` (non-blocking after the first
-/// poll). Returns false at end of file (the writer is gone).
-template <class OnMessage>
+/// Reads whole messages of type M available on `fd` (waits at most
+/// `timeout_ms` for the first). Returns false at end of file (the writer is
+/// gone). Every message is one atomic write of sizeof(M) bytes, and a pipe
+/// holds only such writes, so a read of a multiple of sizeof(M) returns
+/// whole messages; a short tail is completed with blocking reads.
+template <class M, class OnMessage>
 bool drain(int fd, int timeout_ms, OnMessage&& on_message) {
   pollfd p{fd, POLLIN, 0};
   if (::poll(&p, 1, timeout_ms) <= 0) return true;
-  Message buffer[256];
-  const ssize_t n = ::read(fd, buffer, sizeof buffer);
+  M buffer[64];
+  ssize_t n = ::read(fd, buffer, sizeof buffer);
   if (n == 0) return false;
   if (n < 0) return errno == EINTR || errno == EAGAIN;
-  // Writes of 16 bytes are atomic and reads return whole writes here.
-  for (ssize_t i = 0; i < n / static_cast<ssize_t>(sizeof(Message)); i++) on_message(buffer[i]);
+  for (int attempt = 0; n % static_cast<ssize_t>(sizeof(M)) != 0 && attempt < 1000; attempt++) {
+    const ssize_t more = ::read(fd, reinterpret_cast<char*>(buffer) + n, sizeof(M) - static_cast<std::size_t>(n) % sizeof(M));
+    if (more <= 0) break;
+    n += more;
+  }
+  for (ssize_t i = 0; i < n / static_cast<ssize_t>(sizeof(M)); i++) on_message(buffer[i]);
   return true;
 }
 
