@@ -69,6 +69,8 @@ struct Options {
   /// 20th exchange but abort it: a lost commit, T1) or "torn" (writers
   /// publish every 20th assistant turn half-written, T4).
   std::string control;
+  /// Also write the summary line to this file (ci/test.sh shows it).
+  std::string summary;
 };
 
 TurnLog::Config config_for(const Options& o) {
@@ -290,7 +292,20 @@ class Parent {
   }
 
   // Opens the file again (a new mapping, as after a restart) and checks it.
+  // Live writers are stopped (SIGSTOP) meanwhile, so that the log grows with
+  // the kill schedule and not with the time checks take (ASan); a stop can
+  // land mid-append too, and the parent's reads may expire what it holds.
   void check(bool final_check, Totals& totals) {
+    for (const Writer& w : writers_) {
+      if (w.fd >= 0) ::kill(w.pid, SIGSTOP);
+    }
+    check_stopped(final_check, totals);
+    for (const Writer& w : writers_) {
+      if (w.fd >= 0) ::kill(w.pid, SIGCONT);
+    }
+  }
+
+  void check_stopped(bool final_check, Totals& totals) {
     MapResult m = open_file_mapping(path_.c_str());
     TurnLog log;
     const MapStatus st = m.status != MapStatus::ok ? m.status : attach_log(m.mapping, steady_clock(), &log);
@@ -316,6 +331,7 @@ int usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s [--kills N] [--writers N] [--threads N] [--check-every N] [--timeout-ms N]\n"
                "          [--log-mib N] [--seed N] [--dir DIR] [--keep-files] [--control lie|torn]\n"
+               "          [--summary FILE]\n"
                "SIGKILLs writer processes of a file-backed TurnLog at random moments and checks\n"
                "after each few kills that every confirmed turn is there once and whole (T1-T6).\n",
                argv0);
@@ -341,6 +357,7 @@ int run(int argc, char** argv) {
     else if (a == "--seed") o.seed = std::strtoull(v, nullptr, 10);
     else if (a == "--dir") o.dir = v;
     else if (a == "--control") o.control = v;
+    else if (a == "--summary") o.summary = v;
     else return usage(argv[0]);
   }
   if (o.kills < 1 || o.writers < 1 || o.writers > 64 || o.threads < 1 || o.threads > 64 || o.check_every < 1 ||
@@ -368,11 +385,20 @@ int run(int argc, char** argv) {
   if (o.dir.empty() && !o.keep_files) std::filesystem::remove_all(dir);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::size_t lost = totals.confirmed_exchanges - totals.recovered_exchanges;
-  std::printf("crash: kills %d (mid-exchange %d), epochs %d, checks %d, turns confirmed %zu, turns recovered %zu, "
-              "turns lost %zu, turns visible %zu, exchanges not committed %zu, violations %zu, %.1f s\n",
-              totals.kills, totals.kills_mid_exchange, totals.epochs, totals.checks, 2 * totals.confirmed_exchanges,
-              2 * totals.recovered_exchanges, 2 * lost, 2 * totals.visible_exchanges, totals.not_committed,
-              totals.violations, seconds);
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "crash: kills %d (mid-exchange %d), epochs %d, checks %d, turns confirmed %zu, turns recovered %zu, "
+                "turns lost %zu, turns visible %zu, exchanges not committed %zu, violations %zu, %.1f s\n",
+                totals.kills, totals.kills_mid_exchange, totals.epochs, totals.checks, 2 * totals.confirmed_exchanges,
+                2 * totals.recovered_exchanges, 2 * lost, 2 * totals.visible_exchanges, totals.not_committed,
+                totals.violations, seconds);
+  std::fputs(line, stdout);
+  if (!o.summary.empty()) {
+    if (FILE* f = std::fopen(o.summary.c_str(), "w")) {
+      std::fputs(line, f);
+      std::fclose(f);
+    }
+  }
   if (totals.setup_failed) return 2;
   return lost == 0 && totals.violations == 0 ? 0 : 1;
 }

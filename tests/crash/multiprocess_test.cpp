@@ -26,7 +26,7 @@
 //       violation in any of its snapshots.
 // Prints "multiprocess: ..." with the counts; exits 1 on a violation.
 //
-//   weft_multiprocess_test [--seconds S] [--keys K] [--seed N]
+//   weft_multiprocess_test [--seconds S] [--keys K] [--seed N] [--summary FILE]
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -207,15 +207,17 @@ int run(int argc, char** argv) {
   double seconds = 2.0;
   std::uint32_t keys = 4;
   std::uint64_t seed = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  std::string summary_path;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--seconds") seconds = std::atof(argv[i + 1]);
+    if (a == "--summary") summary_path = argv[i + 1];
+    else if (a == "--seconds") seconds = std::atof(argv[i + 1]);
     else if (a == "--keys") keys = static_cast<std::uint32_t>(std::atoi(argv[i + 1]));
     else if (a == "--seed") seed = std::strtoull(argv[i + 1], nullptr, 10);
-    else return std::fprintf(stderr, "usage: %s [--seconds S] [--keys K] [--seed N]\n", argv[0]), 2;
+    else return std::fprintf(stderr, "usage: %s [--seconds S] [--keys K] [--seed N] [--summary FILE]\n", argv[0]), 2;
   }
   if (argc % 2 == 0 || seconds <= 0 || keys < 1 || keys > 64) {
-    return std::fprintf(stderr, "usage: %s [--seconds S] [--keys K] [--seed N]\n", argv[0]), 2;
+    return std::fprintf(stderr, "usage: %s [--seconds S] [--keys K] [--seed N] [--summary FILE]\n", argv[0]), 2;
   }
   const std::string tag = "/weft-mp-" + std::to_string(::getpid());
   const Names names{tag + "-log", tag + "-locks"};
@@ -351,11 +353,20 @@ int run(int argc, char** argv) {
   std::string why;
   for (const auto& [status, n] : not_committed_why) why += (why.empty() ? " (" : ", ") + status + " " + std::to_string(n);
   if (!why.empty()) why += ")";
-  std::printf("multiprocess: leases %zu (abandoned and taken over %zu), exchanges committed %zu, stale fences %zu, "
-              "not committed %zu%s, turns in log %zu, committed turns lost %zu, reader checks %zu, failures %zu, "
-              "violations %zu\n",
-              leases.size(), abandoned, committed, stale_fences, not_committed, why.c_str(), counts.visible_turns, 2 * lost,
-              reader_checks, failed, violations);
+  char line[768];
+  std::snprintf(line, sizeof line,
+                "multiprocess: leases %zu (abandoned and taken over %zu), exchanges committed %zu, stale fences %zu, "
+                "not committed %zu%s, turns in log %zu, committed turns lost %zu, reader checks %zu, failures %zu, "
+                "violations %zu\n",
+                leases.size(), abandoned, committed, stale_fences, not_committed, why.c_str(), counts.visible_turns,
+                2 * lost, reader_checks, failed, violations);
+  std::fputs(line, stdout);
+  if (!summary_path.empty()) {
+    if (FILE* f = std::fopen(summary_path.c_str(), "w")) {
+      std::fputs(line, f);
+      std::fclose(f);
+    }
+  }
   return violations == 0 && lost == 0 && failed == 0 && committed > 0 ? 0 : 1;
 }
 
