@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "weft/mapping.h"
+#include "weft/recovery.h"
 
 namespace weft::testing {
 namespace {
@@ -320,6 +321,30 @@ TEST_F(MappingTest, attach_refuses_a_truncated_file) {
   MapResult cut = open_file_mapping(path("log").c_str());
   ASSERT_EQ(cut.status, MapStatus::ok);
   EXPECT_EQ(attach_log(cut.mapping, steady_clock(), &log), MapStatus::truncated);
+}
+
+TEST_F(MappingTest, recovery_drops_only_the_record_whose_checksum_fails) {
+  make_log_file(path("log"), 3);
+  {
+    MapResult m = open_file_mapping(path("log").c_str());
+    ASSERT_EQ(m.status, MapStatus::ok);
+    TurnLog log;
+    ASSERT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::ok);
+    TurnView views[8];
+    Snapshot snap;
+    ASSERT_EQ(log.snapshot(id_from_string("t"), views, 8, &snap), LogStatus::ok);
+    ASSERT_EQ(snap.size(), 3u);
+    const_cast<unsigned char*>(views[1].payload)[0] ^= 0x20;  // "q1" -> "Q1": a flipped bit on disk
+  }
+  MapResult m = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  RecoveryReport report;
+  ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
+  EXPECT_EQ(report.dropped_checksum, 1u);
+  EXPECT_EQ(report.records_kept, 2u);
+  TurnLog log;
+  ASSERT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::ok);
+  EXPECT_EQ(history(log, "t"), (std::vector<std::string>{"q0", "q2"}));
 }
 
 TEST_F(MappingTest, attach_refuses_inconsistent_geometry) {

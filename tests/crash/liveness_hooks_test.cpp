@@ -25,6 +25,7 @@
 
 #include "weft/hooks.h"
 #include "weft/mapping.h"
+#include "weft/recovery.h"
 
 namespace weft::testing {
 namespace {
@@ -115,6 +116,20 @@ TEST_F(HookedLivenessTest, KNOWN_BUG_a_process_killed_while_claiming_an_exchange
   // Other threads are not affected.
   const BeginResult other = log.begin_exchange(id_from_string("other"), id_from_string("r"), BeginPolicy::queue);
   EXPECT_EQ(other.status, LogStatus::ok);
+  EXPECT_EQ(log.commit(other.exchange), LogStatus::ok);
+  // Recovery on restart (weft/recovery.h) finishes the dead claim as aborted.
+  RecoveryReport report;
+  ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
+  EXPECT_EQ(report.exchanges_repaired, 1u);
+  const BeginResult next = log.begin_exchange(id_from_string("stuck"), id_from_string("next"), BeginPolicy::reject_if_busy);
+  ASSERT_EQ(next.status, LogStatus::ok);
+  EXPECT_EQ(next.exchange.ticket, 2u);
+  ExchangeState dead{};
+  EXPECT_EQ(log.state(ExchangeRef{id_from_string("stuck"), 1}, &dead), LogStatus::ok);
+  EXPECT_EQ(dead, ExchangeState::aborted);
+  // The dead claim's request id is no duplicate of anything.
+  EXPECT_EQ(log.begin_exchange(id_from_string("stuck"), id_from_string("dies-claiming"), BeginPolicy::queue).status,
+            LogStatus::ok);
 }
 
 // KNOWN LIMITATION (documented in lock_table.h): see the file comment.

@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "weft/mapping.h"
+#include "weft/recovery.h"
 
 namespace weft::testing {
 namespace {
@@ -213,6 +214,54 @@ TEST_F(LivenessTest, DISABLED_contract_a_process_killed_holding_a_snapshot_block
   kill_child_at(StopAt::holding_snapshot);
   wait_past_timeout();
   EXPECT_EQ(append_live(300), 300);
+}
+
+}  // namespace
+}  // namespace weft::testing
+
+namespace weft::testing {
+namespace {
+
+// Recovery on restart (weft/recovery.h): once every process that used the
+// region is gone, recover_log() clears what the dead left behind, and the
+// ring recycles again. Here the parent is the only user left (it calls
+// nothing on the log while recovering).
+using RecoveryAfterDeath = LivenessTest;
+
+TEST_F(RecoveryAfterDeath, clears_a_dead_appenders_pin_and_drops_its_torn_record) {
+  kill_child_at(StopAt::inside_append);
+  RecoveryReport report;
+  ASSERT_EQ(recover_log(mapping.mapping.data(), mapping.mapping.size(), &report), LogStatus::ok);
+  EXPECT_EQ(report.writer_pins_cleared, 1u);
+  EXPECT_EQ(report.dropped_torn, 1u);             // the half-written answer
+  EXPECT_EQ(report.written_unfinished, 1u);       // the question of its open exchange (left to expiry)
+  EXPECT_EQ(report.records_kept, 0u);
+  wait_past_timeout();
+  EXPECT_EQ(dead_state(), ExchangeState::expired);
+  EXPECT_EQ(append_live(300), 300);  // the ring recycles past it
+}
+
+TEST_F(RecoveryAfterDeath, clears_a_dead_readers_pin) {
+  kill_child_at(StopAt::holding_snapshot);
+  RecoveryReport report;
+  ASSERT_EQ(recover_log(mapping.mapping.data(), mapping.mapping.size(), &report), LogStatus::ok);
+  EXPECT_EQ(report.reader_pins_cleared, 1u);
+  EXPECT_EQ(report.records_kept, 1u);  // its committed question
+  EXPECT_EQ(append_live(300), 300);
+}
+
+TEST_F(RecoveryAfterDeath, of_a_clean_log_changes_nothing) {
+  kill_child_at(StopAt::after_commit);
+  EXPECT_EQ(append_live(20), 20);
+  RecoveryReport report;
+  ASSERT_EQ(recover_log(mapping.mapping.data(), mapping.mapping.size(), &report), LogStatus::ok);
+  EXPECT_EQ(report.records_kept, 21u);
+  EXPECT_EQ(report.dropped_checksum + report.dropped_malformed + report.dropped_torn, 0u);
+  EXPECT_EQ(report.writer_pins_cleared + report.reader_pins_cleared, 0u);
+  EXPECT_EQ(report.segments_repaired + report.threads_repaired + report.exchanges_repaired, 0u);
+  RecoveryReport none;
+  EXPECT_EQ(recover_log(mapping.mapping.data(), 64, &none), LogStatus::region_too_small);
+  EXPECT_EQ(recover_log(mapping.mapping.data(), mapping.mapping.size(), nullptr), LogStatus::invalid_argument);
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 // them: `weft inspect FILE`, `weft dump FILE --thread ID [--json]`, `weft
 // verify FILE`. The file is mapped copy-on-write, so reading (which pins
 // reader slots and may expire stale exchanges in this process's view) never
-// writes to it. `weft --help` is the manual.
+// writes to it. `weft recover FILE` is the one command that writes (repairs
+// after a crash). `weft --help` is the manual.
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 
 #include "weft/log_inspect.h"
 #include "weft/mapping.h"
+#include "weft/recovery.h"
 
 namespace {
 
@@ -33,6 +35,7 @@ SYNOPSIS
   weft inspect FILE [--all]
   weft dump FILE --thread ID [--json] [--max-bytes N]
   weft verify FILE [--quiet]
+  weft recover FILE
   weft [COMMAND] --help
 )";
 
@@ -69,10 +72,15 @@ const char* const manual_tail = R"(DESCRIPTION
            snapshot extends the first (T5).
            Busy records and writer pins are reported, not violations (a
            writer at work, or a process that died there).
+  recover  Repairs the file after its users died (the only command that
+           writes it; run it only while no process has the log open): keeps
+           every committed record whose checksum holds, aborts damaged and
+           torn records (busy records of dead writers), clears the pins and
+           half-done transitions dead processes left, and reports each count.
 
 EXIT STATUS
   0  done (verify: no violation)
-  1  verify found a violation (each is printed)
+  1  verify found a violation (each is printed); recover dropped records
   2  the file cannot be read as a TurnLog (missing, too small, no magic,
      wrong version, damaged header, truncated), or bad usage
 
@@ -81,6 +89,7 @@ EXAMPLES
   weft dump turns.weftlog --thread chat-7
   weft dump turns.weftlog --thread 123e4567-e89b-12d3-a456-426614174000 --json | jq .payload
   weft verify turns.weftlog || echo "damaged"
+  weft recover turns.weftlog && weft verify turns.weftlog
 )";
 
 // ---- opening ----------------------------------------------------------------------
@@ -408,6 +417,39 @@ int verify(const std::string& path, bool quiet) {
   return v.violations == 0 ? exit_ok : exit_violation;
 }
 
+// ---- recover ----------------------------------------------------------------------
+
+int recover(const std::string& path) {
+  weft::MapResult m = weft::open_file_mapping(path.c_str());
+  if (m.status != weft::MapStatus::ok) {
+    OpenLog o;  // the same messages as the other commands
+    (void)open_log(path, o);
+    return exit_unreadable;
+  }
+  weft::TurnLog check;
+  if (weft::attach_log(m.mapping, weft::steady_clock(), &check) != weft::MapStatus::ok) {
+    OpenLog o;
+    (void)open_log(path, o);
+    return exit_unreadable;
+  }
+  weft::RecoveryReport r;
+  if (weft::recover_log(m.mapping.data(), m.mapping.size(), &r) != weft::LogStatus::ok) return exit_unreadable;
+  if (m.mapping.sync() != weft::MapStatus::ok) {
+    fmt::print(stderr, "weft: {}: recovered, but msync failed\n", path);
+    return exit_unreadable;
+  }
+  fmt::print("recover: {} segments, {} records scanned; kept {} committed records\n", r.segments_scanned,
+             r.records_scanned, r.records_kept);
+  fmt::print("recover: dropped {} records: {} checksum, {} malformed, {} torn (busy, writer died)\n",
+             r.dropped_checksum + r.dropped_malformed + r.dropped_torn, r.dropped_checksum, r.dropped_malformed,
+             r.dropped_torn);
+  fmt::print("recover: {} records of unfinished exchanges left to expire; cleared {} writer pins, {} reader pins; "
+             "repaired {} segments, {} thread slots, {} exchange slots\n",
+             r.written_unfinished, r.writer_pins_cleared, r.reader_pins_cleared, r.segments_repaired,
+             r.threads_repaired, r.exchanges_repaired);
+  return r.dropped_checksum + r.dropped_malformed + r.dropped_torn == 0 ? exit_ok : exit_violation;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -428,6 +470,8 @@ int main(int argc, char** argv) {
   CLI::App* verify_cmd = app.add_subcommand("verify", "check T1-T6 on the stored log; exit 1 on a violation");
   verify_cmd->add_option("FILE", path, "the TurnLog file")->required();
   verify_cmd->add_flag("--quiet", quiet, "print at most 20 violations");
+  CLI::App* recover_cmd = app.add_subcommand("recover", "repair the file after its users died; report what was dropped");
+  recover_cmd->add_option("FILE", path, "the TurnLog file")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -436,5 +480,6 @@ int main(int argc, char** argv) {
   }
   if (inspect_cmd->parsed()) return inspect(path, all);
   if (dump_cmd->parsed()) return dump(path, thread, json, max_bytes);
+  if (recover_cmd->parsed()) return recover(path);
   return verify(path, quiet);
 }
