@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ clang libclang-rt-14-dev binutils
   libgtest-dev libgmock-dev libbenchmark-dev
-  libboost-context-dev libcli11-dev
+  libboost-context-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libboost-dev libconcurrentqueue-dev libtbb-dev libcuckoo-dev libhwy-dev valgrind
 )
 missing=()

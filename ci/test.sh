@@ -34,6 +34,7 @@ for preset in "${presets[@]}"; do
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset"
   log="build/$preset/ctest.log"
+  rm -f build/"$preset"/durability-*.txt
   set +e
   ctest --preset "$preset" 2>&1 | tee "$log" | grep -E "tests passed|Failed|\*\*\*|Not Run|stress:|L9:"
   rc=${PIPESTATUS[0]}
@@ -46,19 +47,25 @@ for preset in "${presets[@]}"; do
     ctest --preset release -R 'stress|soak|L9_linearizability' -V 2>/dev/null |
       grep -E '(stress|soak|L9): ' | sed 's/^[0-9]*: /    /' || true
   fi
+  # The crash and multi-process tests' counts (kills, turns confirmed,
+  # recovered, lost; leases, commits, stale fences), written by the tests.
+  for summary_file in build/"$preset"/durability-crash.txt build/"$preset"/durability-multiprocess.txt; do
+    if [ -f "$summary_file" ]; then sed 's/^/    /' "$summary_file"; fi
+  done
   passed=$((passed + total - bad))
   failed=$((failed + bad))
   summary+=("$preset: $((total - bad)) passed, $bad failed, $(( $(date +%s) - start )) s")
 done
 
 if printf '%s\n' "${presets[@]}" | grep -qx release; then
-  echo "=== installed package: find_package(weft) from a separate project"
+  echo "=== installed package: find_package(weft) from a separate project, and bin/weft"
   rm -rf build/install build/consumer
   cmake --install build/release --prefix build/install >/dev/null
   if cmake -S examples/consumer -B build/consumer -G Ninja \
        -DCMAKE_PREFIX_PATH="$PWD/build/install" >/dev/null &&
      cmake --build build/consumer &&
-     ./build/consumer/weft_consumer; then
+     ./build/consumer/weft_consumer &&
+     ./build/install/bin/weft --help | grep -q 'EXIT STATUS'; then
     passed=$((passed + 1))
     summary+=("consumer: 1 passed, 0 failed")
   else

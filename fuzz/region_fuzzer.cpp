@@ -7,7 +7,8 @@
 //   the rest   the region image (copied to a 64-byte aligned buffer of exactly
 //              that size, so AddressSanitizer sees any read past its end)
 //
-// TurnLog: attach, stats, for_each_committed (every view checked and its
+// TurnLog: attach, stats, inspection and recovery (weft/log_inspect.h,
+// weft/recovery.h), for_each_committed (every view checked and its
 // payload read), then a snapshot of each thread it met and of a made-up one.
 // LockTable: attach, stats, and inspect of the keys its slots name and of a
 // made-up one. Seeds (corpus/region_fuzzer) are real regions written by
@@ -20,6 +21,8 @@
 
 #include "weft/clock.h"
 #include "weft/lock_table.h"
+#include "weft/log_inspect.h"
+#include "weft/recovery.h"
 #include "weft/turn_log.h"
 
 namespace {
@@ -100,6 +103,27 @@ void fuzz_turn_log(const Image& image) {
       if (!(views[i].thread == v.threads[t])) fail("a snapshot shows another thread's turn");
       check_view(image, views[i], v.sum);
     }
+  }
+  // Inspection (the weft tool) reads every segment and thread slot of the
+  // validated geometry; recovery (weft recover) then rewrites what it must,
+  // and what readers show afterwards is still well formed.
+  weft::LogLayout layout;
+  if (weft::inspect_log(image.bytes, image.size, &layout) != weft::LogStatus::ok) fail("inspect_log after attach");
+  for (std::uint32_t i = 0; i < layout.config.segment_count; i++) {
+    weft::SegmentReport r;
+    if (weft::inspect_segment(image.bytes, image.size, i, &r) != weft::LogStatus::ok) fail("inspect_segment");
+    if (r.records > layout.records_per_segment) fail("inspect_segment: more records than a segment has");
+  }
+  for (std::uint32_t i = 0; i < layout.config.thread_capacity; i++) {
+    weft::ThreadReport t;
+    if (weft::inspect_thread(image.bytes, image.size, i, &t) != weft::LogStatus::ok) fail("inspect_thread");
+  }
+  weft::RecoveryReport report;
+  if (weft::recover_log(image.bytes, image.size, &report) != weft::LogStatus::ok) fail("recover_log after attach");
+  for (std::size_t t = 0; t < v.thread_count; t++) {
+    weft::Snapshot snap;
+    if (log.snapshot(v.threads[t], views, 256, &snap) != weft::LogStatus::ok) continue;
+    for (std::size_t i = 0; i < snap.size(); i++) check_view(image, views[i], v.sum);
   }
   if (v.sum == 1) std::printf(" ");  // keep the reads
 }

@@ -1566,3 +1566,229 @@ LogStats TurnLog::stats() const noexcept {
 
 }  // inline namespace WEFT_SEAM_NS
 }  // namespace weft
+
+// ============================================================================
+// Durability: read-only inspection of a region (weft/log_inspect.h), for the
+// `weft` tool, and recovery of a region whose users died (weft/recovery.h). Added by the durability work as one block at the
+// end of this file so that changes to the code above merge without touching
+// it; it uses the layout helpers above and changes none of them.
+// ============================================================================
+#include "weft/log_inspect.h"
+#include "weft/recovery.h"
+
+namespace weft {
+inline namespace WEFT_SEAM_NS {
+namespace {
+
+std::uint64_t inspection_clock(void*) noexcept { return 0; }  // inspection reads no time
+
+// Validates the region exactly as attach() does.
+LogStatus validate_region(void* region, std::size_t bytes) noexcept {
+  TurnLog probe;
+  return probe.attach(region, bytes, Clock{&inspection_clock, nullptr});
+}
+
+}  // namespace
+
+const char* to_string(SegmentState state) noexcept {
+  switch (state) {
+    case SegmentState::free: return "free";
+    case SegmentState::preparing: return "preparing";
+    case SegmentState::ready: return "ready";
+    case SegmentState::recycling: return "recycling";
+    case SegmentState::retired: return "retired";
+    case SegmentState::unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+LogStatus inspect_log(void* region, std::size_t bytes, LogLayout* out) noexcept {
+  if (out == nullptr) return LogStatus::invalid_argument;
+  if (const LogStatus st = validate_region(region, bytes); st != LogStatus::ok) return st;
+  LogEngine e(static_cast<unsigned char*>(region), Clock{&inspection_clock, nullptr});
+  const Header& h = e.header;
+  *out = LogLayout{};
+  out->config.segment_bytes = static_cast<u32>(e.g.segment_bytes);  // attach bounded each to 32 bits
+  out->config.segment_count = static_cast<u32>(e.g.segment_count);
+  out->config.thread_capacity = static_cast<u32>(e.g.thread_capacity);
+  out->config.exchanges_per_thread = static_cast<u32>(e.g.window);
+  out->config.reader_slots = static_cast<u32>(e.g.readers);
+  out->config.exchange_timeout_ns = h.exchange_timeout_ns.load(mo_relaxed);
+  out->config.retention = static_cast<TurnLog::Retention>(h.retention.load(mo_relaxed));
+  out->region_bytes = h.region_bytes.load(mo_relaxed);
+  out->records_per_segment = e.g.records_per_segment;
+  out->payload_area_bytes = e.g.payload_area;
+  out->head = h.head.load(mo_acquire);
+  out->current = h.current.load(mo_acquire);
+  for (u64 i = 0; i < e.g.thread_capacity; i++) {  // bound: thread_capacity
+    if (e.thread_at(i).state.load(mo_acquire) == th_ready) out->threads_used++;
+  }
+  return LogStatus::ok;
+}
+
+LogStatus inspect_segment(void* region, std::size_t bytes, std::uint32_t index, SegmentReport* out) noexcept {
+  if (out == nullptr) return LogStatus::invalid_argument;
+  if (const LogStatus st = validate_region(region, bytes); st != LogStatus::ok) return st;
+  LogEngine e(static_cast<unsigned char*>(region), Clock{&inspection_clock, nullptr});
+  if (index >= e.g.segment_count) return LogStatus::invalid_argument;
+  // segment(), record() and payload() take a sequence and use it modulo the
+  // ring: the physical index names the same slot.
+  const SegmentHeader& seg = e.segment(index);
+  *out = SegmentReport{};
+  const u64 seg_w = seg.word.load(mo_acquire);
+  out->sequence = seg_seq(seg_w);
+  out->state = seg_state(seg_w) <= seg_retired ? static_cast<SegmentState>(seg_state(seg_w)) : SegmentState::unknown;
+  const u64 fill = seg.fill.load(mo_acquire);
+  out->records_reserved = fill >> fill_shift;
+  out->records = std::min<u64>(out->records_reserved, e.g.records_per_segment);
+  out->payload_bytes = fill & fill_bytes_mask;
+  out->sealed = seg.sealed.load(mo_acquire) != 0;
+  out->writers = seg.writers.load(mo_acquire);
+  for (u64 j = 0; j < out->records; j++) {  // bound: records_per_segment
+    RecordHeader& r = e.record(index, j);
+    const u64 s = r.state.load(mo_acquire);  // R1
+    switch (rec_kind(s)) {
+      case rec_empty:  // reserved, header not yet stored (or its writer died there)
+      case rec_busy: out->busy++; continue;
+      case rec_aborted: out->aborted++; continue;
+      case rec_written: out->written++; break;
+      case rec_committed: out->committed++; break;
+      default: out->malformed++; continue;
+    }
+    if (!e.well_formed(index, j, s)) {
+      out->malformed++;
+      continue;
+    }
+    const u32 length = static_cast<u32>(r.meta.load(mo_relaxed));
+    if (checksum_of(r, e.payload(index, rec_payload_offset(s)), length) != r.checksum.load(mo_relaxed)) {
+      out->checksum_failures++;
+    }
+  }
+  return LogStatus::ok;
+}
+
+LogStatus inspect_thread(void* region, std::size_t bytes, std::uint32_t slot, ThreadReport* out) noexcept {
+  if (out == nullptr) return LogStatus::invalid_argument;
+  if (const LogStatus st = validate_region(region, bytes); st != LogStatus::ok) return st;
+  LogEngine e(static_cast<unsigned char*>(region), Clock{&inspection_clock, nullptr});
+  if (slot >= e.g.thread_capacity) return LogStatus::invalid_argument;
+  const ThreadSlot& t = e.thread_at(slot);
+  *out = ThreadReport{};
+  out->used = t.state.load(mo_acquire) == th_ready;
+  if (!out->used) return LogStatus::ok;
+  out->thread = Id{t.key_hi.load(mo_relaxed), t.key_lo.load(mo_relaxed)};
+  out->next_ticket = t.next_ticket.load(mo_acquire);
+  out->visible_through = t.visible_through.load(mo_acquire);
+  out->trimmed_through = t.trimmed_through.load(mo_acquire);
+  out->max_fence = t.max_fence.load(mo_acquire);
+  return LogStatus::ok;
+}
+
+// ---- recovery (weft/recovery.h) ------------------------------------------------
+// Runs alone on the region (its contract), so plain stores of the repaired
+// words are enough; they are still atomic stores, as every shared word's.
+
+namespace {
+
+// One record of a ready segment: keep, drop (abort) or leave it.
+void recover_record(LogEngine& e, u64 seq, u64 j, RecoveryReport& out) {
+  RecordHeader& r = e.record(seq, j);
+  const u64 s = r.state.load(mo_acquire);
+  const u64 kind = rec_kind(s);
+  const auto drop = [&](u64& counter) {
+    r.state.store(rec_state(rec_aborted, rec_payload_offset(s)), mo_release);
+    counter++;
+  };
+  out.records_scanned++;
+  // Empty: a reservation that did not fit (the segment sealed), or a writer
+  // that died before its first store; nobody reads or waits for it.
+  if (kind == rec_aborted || kind == rec_empty) return;
+  if (kind == rec_busy) return drop(out.dropped_torn);
+  if ((kind != rec_written && kind != rec_committed) || !e.well_formed(seq, j, s)) return drop(out.dropped_malformed);
+  const u32 length = static_cast<u32>(r.meta.load(mo_relaxed));
+  if (checksum_of(r, e.payload(seq, rec_payload_offset(s)), length) != r.checksum.load(mo_relaxed)) {
+    return drop(out.dropped_checksum);
+  }
+  if (kind == rec_committed) {
+    out.records_kept++;
+  } else {
+    out.written_unfinished++;
+  }
+}
+
+// A segment left mid-transition by a dead opener or recycler.
+void recover_segment_word(LogEngine& e, u64 index, RecoveryReport& out) {
+  SegmentHeader& seg = e.segment(index);
+  const u64 w = seg.word.load(mo_acquire);
+  const u64 seq = seg_seq(w);
+  if (seg_state(w) == seg_recycling) {  // head moved: the recycle was done; else undone
+    const bool done = e.header.head.load(mo_acquire) > seq;
+    seg.word.store(seg_word(seq, done ? seg_retired : seg_ready), mo_seq_cst);
+    out.segments_repaired++;
+  } else if (seg_state(w) == seg_preparing) {  // back to free, with the sequence it had before
+    seg.word.store(seg_word(seq > e.g.segment_count ? seq - e.g.segment_count : 0, seg_free), mo_seq_cst);
+    out.segments_repaired++;
+  }
+  if (seg.writers.load(mo_acquire) != 0) {
+    seg.writers.store(0, mo_seq_cst);
+    out.writer_pins_cleared++;
+  }
+}
+
+// A thread slot or its exchange slots left `claiming` by a dead begin.
+void recover_thread(LogEngine& e, u64 ti, RecoveryReport& out) {
+  ThreadSlot& t = e.thread_at(ti);
+  const u64 state = t.state.load(mo_acquire);
+  if (state == th_claiming) {  // inserters wait at a claim, never probe past it: freeing it hides no id
+    t.state.store(th_empty, mo_release);
+    out.threads_repaired++;
+    return;
+  }
+  if (state != th_ready) return;
+  const u64 n = t.next_ticket.load(mo_acquire);
+  ExchangeSlot& x = e.exchange_at(ti, n);
+  const u64 s = x.state.load(mo_acquire);
+  if (ex_ticket(s) != n || ex_phase(s) != ph_claiming) return;
+  // The begin never returned: nobody holds ticket n. Finish it as aborted,
+  // with no request id (no false duplicate) and no turns, and pass it.
+  x.request_hi.store(0, mo_relaxed);
+  x.request_lo.store(0, mo_relaxed);
+  x.fence.store(0, mo_relaxed);
+  x.turns.store(turns_word(n, 0), mo_relaxed);
+  for (auto& p : x.positions) p.store(0, mo_relaxed);
+  x.state.store(ex_state(n, ph_aborted), mo_release);
+  W expected = static_cast<W>(n);
+  t.next_ticket.compare_exchange_strong(expected, static_cast<W>(n + 1), mo_acq_rel);
+  out.exchanges_repaired++;
+}
+
+}  // namespace
+
+LogStatus recover_log(void* region, std::size_t bytes, RecoveryReport* out) noexcept {
+  if (out == nullptr) return LogStatus::invalid_argument;
+  if (const LogStatus st = validate_region(region, bytes); st != LogStatus::ok) return st;
+  LogEngine e(static_cast<unsigned char*>(region), Clock{&inspection_clock, nullptr});
+  *out = RecoveryReport{};
+  for (u64 i = 0; i < e.g.segment_count; i++) recover_segment_word(e, i, *out);  // bound: segment_count
+  for (u64 i = 0; i < e.g.segment_count; i++) {
+    const SegmentHeader& seg = e.segment(i);
+    if (seg_state(seg.word.load(mo_acquire)) != seg_ready) continue;
+    out->segments_scanned++;
+    const u64 records = std::min<u64>(seg.fill.load(mo_acquire) >> fill_shift, e.g.records_per_segment);
+    for (u64 j = 0; j < records; j++) recover_record(e, i, j, *out);  // bound: records_per_segment
+  }
+  for (u64 i = 0; i < e.g.readers; i++) {  // bound: reader_slots
+    if (e.reader_at(i).pin.load(mo_acquire) != 0) {
+      e.reader_at(i).pin.store(0, mo_seq_cst);
+      out->reader_pins_cleared++;
+    }
+  }
+  for (u64 i = 0; i < e.g.thread_capacity; i++) recover_thread(e, i, *out);  // bound: thread_capacity
+  return LogStatus::ok;
+}
+
+}  // inline namespace WEFT_SEAM_NS
+}  // namespace weft
+// ============================================================================
+// End of the durability block.
+// ============================================================================

@@ -1,0 +1,454 @@
+// Region backings (weft/mapping.h): memory-mapped files and POSIX shared
+// memory, and formatting / attaching a TurnLog or LockTable on them. One
+// process, no fork (these run in every preset, TSan included); the
+// multi-process tests are tests/crash/ and tests/multiprocess/.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "weft/mapping.h"
+#include "weft/recovery.h"
+
+namespace weft::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+TurnLog::Config small_config() {
+  TurnLog::Config c;
+  c.segment_bytes = 4096;
+  c.segment_count = 4;
+  c.thread_capacity = 16;
+  c.exchanges_per_thread = 4;
+  c.reader_slots = 4;
+  return c;
+}
+
+// Restores the process umask when the test ends.
+struct UmaskScope {
+  mode_t old;
+  explicit UmaskScope(mode_t mask) : old(::umask(mask)) {}
+  ~UmaskScope() { ::umask(old); }
+};
+
+class MappingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "weft-mapping-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir = pattern;
+    shm_name = "/weft-test-" + std::to_string(::getpid()) + "-" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    if (shm_name.size() > 200) shm_name.resize(200);
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+    (void)unlink_shm(shm_name.c_str());
+  }
+  std::string path(const char* name) const { return (fs::path(dir) / name).string(); }
+  static void write_file(const std::string& p, const std::vector<unsigned char>& bytes) {
+    FILE* f = std::fopen(p.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(std::fwrite(bytes.data(), 1, bytes.size(), f), bytes.size());
+    std::fclose(f);
+  }
+  // A log file with `turns` committed exchanges of one turn each on thread "t".
+  void make_log_file(const std::string& p, int exchanges) {
+    MapResult m = create_file_mapping(p.c_str(), TurnLog::region_bytes(small_config()));
+    ASSERT_EQ(m.status, MapStatus::ok);
+    TurnLog log;
+    ASSERT_EQ(format_log(m.mapping, small_config(), steady_clock(), &log), MapStatus::ok);
+    for (int i = 0; i < exchanges; i++) append_exchange(log, "t", "r" + std::to_string(i), "q" + std::to_string(i));
+  }
+  static void append_exchange(TurnLog& log, const std::string& thread, const std::string& request,
+                              const std::string& text) {
+    const BeginResult b = log.begin_exchange(id_from_string(thread), id_from_string(request), BeginPolicy::queue);
+    ASSERT_EQ(b.status, LogStatus::ok);
+    ASSERT_EQ(log.append(b.exchange, Role::user, text.data(), text.size()), LogStatus::ok);
+    ASSERT_EQ(log.commit(b.exchange), LogStatus::ok);
+  }
+  static std::vector<std::string> history(TurnLog& log, const std::string& thread) {
+    std::vector<TurnView> views(64);
+    Snapshot snap;
+    EXPECT_EQ(log.snapshot(id_from_string(thread), views.data(), views.size(), &snap), LogStatus::ok);
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < snap.size(); i++) {
+      out.emplace_back(reinterpret_cast<const char*>(views[i].payload), views[i].payload_bytes);
+    }
+    return out;
+  }
+  // Overwrites `length` bytes at `offset` of file `p`.
+  static void patch(const std::string& p, off_t offset, const void* bytes, std::size_t length) {
+    const int fd = ::open(p.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, bytes, length, offset), static_cast<ssize_t>(length));
+    ::close(fd);
+  }
+  std::string dir;
+  std::string shm_name;
+};
+
+// ---- files: create, modes, reopen ------------------------------------------------
+
+TEST_F(MappingTest, creates_files_owner_only_whatever_the_umask) {
+  UmaskScope mask(0);  // a umask of 0 would give the group and others access if the mode were not exact
+  MapResult m = create_file_mapping(path("log").c_str(), 4096);
+  ASSERT_EQ(m.status, MapStatus::ok);
+  struct stat st {};
+  ASSERT_EQ(::stat(path("log").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(st.st_size, 4096);
+  EXPECT_TRUE(m.mapping.shared());
+}
+
+TEST_F(MappingTest, applies_the_mode_the_caller_asks_for_exactly) {
+  UmaskScope mask(077);  // would strip 0640 to 0600 if the umask applied
+  MapOptions options;
+  options.mode = 0640;
+  MapResult m = create_file_mapping(path("log").c_str(), 4096, options);
+  ASSERT_EQ(m.status, MapStatus::ok);
+  struct stat st {};
+  ASSERT_EQ(::stat(path("log").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+}
+
+TEST_F(MappingTest, exclusive_create_refuses_an_existing_file_and_leaves_it_alone) {
+  make_log_file(path("log"), 2);
+  MapResult again = create_file_mapping(path("log").c_str(), 4096);
+  EXPECT_EQ(again.status, MapStatus::exists);
+  EXPECT_EQ(again.system_error, EEXIST);
+  EXPECT_FALSE(again.mapping.mapped());
+  MapResult m = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  TurnLog log;
+  ASSERT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::ok);
+  EXPECT_EQ(history(log, "t"), (std::vector<std::string>{"q0", "q1"}));
+}
+
+TEST_F(MappingTest, non_exclusive_create_replaces_the_contents_with_zeros) {
+  make_log_file(path("log"), 2);
+  MapOptions options;
+  options.exclusive = false;
+  MapResult m = create_file_mapping(path("log").c_str(), 8192, options);
+  ASSERT_EQ(m.status, MapStatus::ok);
+  ASSERT_EQ(m.mapping.size(), 8192u);
+  const auto* bytes = static_cast<const unsigned char*>(m.mapping.data());
+  for (std::size_t i = 0; i < m.mapping.size(); i++) ASSERT_EQ(bytes[i], 0) << i;
+}
+
+TEST_F(MappingTest, rejects_bad_create_arguments) {
+  EXPECT_EQ(create_file_mapping(nullptr, 4096).status, MapStatus::invalid_argument);
+  EXPECT_EQ(create_file_mapping("", 4096).status, MapStatus::invalid_argument);
+  EXPECT_EQ(create_file_mapping(path("a").c_str(), 0).status, MapStatus::invalid_argument);
+  EXPECT_EQ(create_file_mapping(path("a").c_str(), 100).status, MapStatus::invalid_argument);  // not 64-aligned
+  MapOptions bad_mode;
+  bad_mode.mode = 04600;  // setuid is no permission bit a region needs
+  EXPECT_EQ(create_file_mapping(path("a").c_str(), 4096, bad_mode).status, MapStatus::invalid_argument);
+  MapOptions small_max;
+  small_max.max_bytes = 4096;
+  EXPECT_EQ(create_file_mapping(path("a").c_str(), 8192, small_max).status, MapStatus::too_large);
+  EXPECT_EQ(create_file_mapping((dir + "/no/such/dir/f").c_str(), 4096).status, MapStatus::not_found);
+  EXPECT_FALSE(fs::exists(path("a")));
+}
+
+TEST_F(MappingTest, a_log_survives_unmapping_and_reopening) {
+  make_log_file(path("log"), 3);
+  MapResult m = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  TurnLog log;
+  ASSERT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::ok);
+  EXPECT_EQ(history(log, "t"), (std::vector<std::string>{"q0", "q1", "q2"}));
+  append_exchange(log, "t", "r3", "q3");  // and it takes more appends
+  EXPECT_EQ(history(log, "t").size(), 4u);
+}
+
+TEST_F(MappingTest, two_mappings_of_one_file_see_each_others_appends) {
+  MapResult a = create_file_mapping(path("log").c_str(), TurnLog::region_bytes(small_config()));
+  ASSERT_EQ(a.status, MapStatus::ok);
+  TurnLog writer;
+  ASSERT_EQ(format_log(a.mapping, small_config(), steady_clock(), &writer), MapStatus::ok);
+  MapResult b = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(b.status, MapStatus::ok);
+  ASSERT_NE(a.mapping.data(), b.mapping.data());  // two addresses, one file: offsets only
+  TurnLog reader;
+  ASSERT_EQ(attach_log(b.mapping, steady_clock(), &reader), MapStatus::ok);
+  append_exchange(writer, "t", "r1", "from a");
+  EXPECT_EQ(history(reader, "t"), (std::vector<std::string>{"from a"}));
+  append_exchange(reader, "t", "r2", "from b");
+  EXPECT_EQ(history(writer, "t"), (std::vector<std::string>{"from a", "from b"}));
+  // The dedup window is shared too [T2].
+  EXPECT_EQ(writer.begin_exchange(id_from_string("t"), id_from_string("r2"), BeginPolicy::queue).status,
+            LogStatus::duplicate);
+}
+
+TEST_F(MappingTest, a_copy_on_write_view_never_changes_the_file) {
+  make_log_file(path("log"), 1);
+  MapOptions cow;
+  cow.copy_on_write = true;
+  MapResult view = open_file_mapping(path("log").c_str(), cow);
+  ASSERT_EQ(view.status, MapStatus::ok);
+  EXPECT_FALSE(view.mapping.shared());
+  TurnLog private_log;
+  ASSERT_EQ(attach_log(view.mapping, steady_clock(), &private_log), MapStatus::ok);
+  append_exchange(private_log, "t", "private", "not in the file");
+  EXPECT_EQ(history(private_log, "t").size(), 2u);
+  EXPECT_EQ(view.mapping.sync(), MapStatus::ok);  // nothing to write back
+  MapResult shared = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(shared.status, MapStatus::ok);
+  TurnLog log;
+  ASSERT_EQ(attach_log(shared.mapping, steady_clock(), &log), MapStatus::ok);
+  EXPECT_EQ(history(log, "t"), (std::vector<std::string>{"q0"}));
+}
+
+TEST_F(MappingTest, sync_writes_back_ranges_inside_the_mapping_only) {
+  MapResult m = create_file_mapping(path("log").c_str(), 3 * 4096);
+  ASSERT_EQ(m.status, MapStatus::ok);
+  static_cast<unsigned char*>(m.mapping.data())[5000] = 7;
+  EXPECT_EQ(m.mapping.sync(), MapStatus::ok);
+  EXPECT_EQ(m.mapping.sync(4999, 10), MapStatus::ok);  // unaligned start: rounded to its page
+  EXPECT_EQ(m.mapping.sync(0, 0), MapStatus::ok);
+  EXPECT_EQ(m.mapping.sync(3 * 4096, 1), MapStatus::invalid_argument);
+  EXPECT_EQ(m.mapping.sync(1, SIZE_MAX), MapStatus::invalid_argument);  // no overflow past the end
+  Mapping moved = std::move(m.mapping);
+  EXPECT_EQ(m.mapping.sync(), MapStatus::not_mapped);  // NOLINT(bugprone-use-after-move): moved-from maps nothing
+  EXPECT_TRUE(moved.mapped());
+  moved.unmap();
+  moved.unmap();  // idempotent
+  EXPECT_EQ(moved.sync(), MapStatus::not_mapped);
+}
+
+// ---- opening: sizes bounded before anything is mapped ----------------------------
+
+TEST_F(MappingTest, open_reports_a_missing_file_a_directory_and_a_bad_path) {
+  EXPECT_EQ(open_file_mapping(path("missing").c_str()).status, MapStatus::not_found);
+  EXPECT_EQ(open_file_mapping(dir.c_str()).status, MapStatus::not_a_file);
+  EXPECT_EQ(open_file_mapping(nullptr).status, MapStatus::invalid_argument);
+}
+
+TEST_F(MappingTest, open_refuses_a_file_smaller_than_any_header) {
+  write_file(path("tiny"), std::vector<unsigned char>(10, 0x57));
+  EXPECT_EQ(open_file_mapping(path("tiny").c_str()).status, MapStatus::too_small);
+  write_file(path("empty"), {});
+  EXPECT_EQ(open_file_mapping(path("empty").c_str()).status, MapStatus::too_small);
+}
+
+TEST_F(MappingTest, open_refuses_sizes_that_are_no_region) {
+  write_file(path("odd"), std::vector<unsigned char>(4096 + 8, 0));
+  EXPECT_EQ(open_file_mapping(path("odd").c_str()).status, MapStatus::implausible_size);
+  write_file(path("big"), std::vector<unsigned char>(8192, 0));
+  MapOptions small_max;
+  small_max.max_bytes = 4096;
+  EXPECT_EQ(open_file_mapping(path("big").c_str(), small_max).status, MapStatus::too_large);
+}
+
+TEST_F(MappingTest, open_reports_permission_denied) {
+  make_log_file(path("log"), 1);
+  ASSERT_EQ(::chmod(path("log").c_str(), 0), 0);
+  if (::geteuid() != 0) {
+    EXPECT_EQ(open_file_mapping(path("log").c_str()).status, MapStatus::permission_denied);
+    return;
+  }
+  // Root reads any file: try as an unprivileged user (nobody) in a child.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(2);
+    ::_exit(open_file_mapping(path("log").c_str()).status == MapStatus::permission_denied ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "2: could not become nobody; 1: another status than permission_denied";
+}
+
+// ---- attaching: magic, kind, version, geometry, size ---------------------------------
+
+TEST_F(MappingTest, attach_refuses_a_file_without_magic) {
+  write_file(path("zeros"), std::vector<unsigned char>(TurnLog::region_bytes(small_config()), 0));
+  MapResult m = open_file_mapping(path("zeros").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  TurnLog log;
+  EXPECT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::not_a_region);
+  LockTable table;
+  EXPECT_EQ(attach_table(m.mapping, steady_clock(), &table), MapStatus::not_a_region);
+}
+
+TEST_F(MappingTest, attach_refuses_a_flipped_magic_bit) {
+  make_log_file(path("log"), 1);
+  const unsigned char flipped = 'W' ^ 0x01;
+  patch(path("log"), 0, &flipped, 1);
+  MapResult m = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  TurnLog log;
+  EXPECT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::not_a_region);
+}
+
+TEST_F(MappingTest, attach_refuses_a_wrong_version) {
+  make_log_file(path("log"), 1);
+  const std::uint64_t version = TurnLog::format_version + 1;
+  patch(path("log"), 8, &version, sizeof version);
+  MapResult m = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  const RegionInfo info = inspect_region(m.mapping.data(), m.mapping.size());
+  EXPECT_TRUE(info.is_turn_log);
+  EXPECT_EQ(info.version, TurnLog::format_version + 1);
+  TurnLog log;
+  EXPECT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::bad_version);
+}
+
+TEST_F(MappingTest, attach_refuses_the_other_kind_of_region) {
+  MapResult t = create_file_mapping(path("table").c_str(), LockTable::region_bytes(64));
+  ASSERT_EQ(t.status, MapStatus::ok);
+  LockTable table;
+  LockTable::Config config;
+  config.capacity = 64;
+  ASSERT_EQ(format_table(t.mapping, config, steady_clock(), &table), MapStatus::ok);
+  TurnLog log;
+  EXPECT_EQ(attach_log(t.mapping, steady_clock(), &log), MapStatus::wrong_kind);
+  make_log_file(path("log"), 1);
+  MapResult l = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(l.status, MapStatus::ok);
+  LockTable other;
+  EXPECT_EQ(attach_table(l.mapping, steady_clock(), &other), MapStatus::wrong_kind);
+}
+
+TEST_F(MappingTest, attach_refuses_a_truncated_file) {
+  make_log_file(path("log"), 1);
+  const auto full = fs::file_size(path("log"));
+  fs::resize_file(path("log"), full / 2 / 64 * 64);
+  MapResult m = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  TurnLog log;
+  EXPECT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::truncated);
+  // Cut inside the header: the magic is there, the rest is not.
+  fs::resize_file(path("log"), 128);
+  MapResult cut = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(cut.status, MapStatus::ok);
+  EXPECT_EQ(attach_log(cut.mapping, steady_clock(), &log), MapStatus::truncated);
+}
+
+TEST_F(MappingTest, recovery_drops_only_the_record_whose_checksum_fails) {
+  make_log_file(path("log"), 3);
+  {
+    MapResult m = open_file_mapping(path("log").c_str());
+    ASSERT_EQ(m.status, MapStatus::ok);
+    TurnLog log;
+    ASSERT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::ok);
+    TurnView views[8];
+    Snapshot snap;
+    ASSERT_EQ(log.snapshot(id_from_string("t"), views, 8, &snap), LogStatus::ok);
+    ASSERT_EQ(snap.size(), 3u);
+    const_cast<unsigned char*>(views[1].payload)[0] ^= 0x20;  // "q1" -> "Q1": a flipped bit on disk
+  }
+  MapResult m = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  RecoveryReport report;
+  ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
+  EXPECT_EQ(report.dropped_checksum, 1u);
+  EXPECT_EQ(report.records_kept, 2u);
+  TurnLog log;
+  ASSERT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::ok);
+  EXPECT_EQ(history(log, "t"), (std::vector<std::string>{"q0", "q2"}));
+}
+
+TEST_F(MappingTest, attach_refuses_inconsistent_geometry) {
+  make_log_file(path("log"), 1);
+  const std::uint64_t huge_segments = std::uint64_t{1} << 40;  // segment_count word
+  patch(path("log"), 4 * 8, &huge_segments, sizeof huge_segments);
+  MapResult m = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  TurnLog log;
+  EXPECT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::bad_geometry);
+}
+
+TEST_F(MappingTest, attach_checks_any_region_not_only_mappings) {
+  alignas(64) static unsigned char buffer[64 * 1024];
+  std::memset(buffer, 0, sizeof buffer);
+  TurnLog log;
+  EXPECT_EQ(attach_log(buffer, sizeof buffer, steady_clock(), &log), MapStatus::not_a_region);
+  EXPECT_EQ(attach_log(buffer, 32, steady_clock(), &log), MapStatus::too_small);
+  EXPECT_EQ(attach_log(buffer + 8, 1024, steady_clock(), &log), MapStatus::too_small);  // misaligned
+  ASSERT_EQ(log.init(buffer, sizeof buffer, small_config(), steady_clock()), LogStatus::ok);
+  TurnLog again;
+  EXPECT_EQ(attach_log(buffer, sizeof buffer, steady_clock(), &again), MapStatus::ok);
+  EXPECT_EQ(attach_log(buffer, sizeof buffer, Clock{}, &again), MapStatus::invalid_argument);
+}
+
+TEST_F(MappingTest, format_refuses_bad_configs_and_small_mappings) {
+  MapResult m = create_file_mapping(path("log").c_str(), 4096);
+  ASSERT_EQ(m.status, MapStatus::ok);
+  TurnLog log;
+  EXPECT_EQ(format_log(m.mapping, small_config(), steady_clock(), &log), MapStatus::too_small);
+  TurnLog::Config bad = small_config();
+  bad.segment_count = 1;
+  EXPECT_EQ(format_log(m.mapping, bad, steady_clock(), &log), MapStatus::bad_geometry);
+  LockTable table;
+  LockTable::Config big;
+  big.capacity = 1024;
+  EXPECT_EQ(format_table(m.mapping, big, steady_clock(), &table), MapStatus::too_small);
+  LockTable::Config zero;
+  zero.capacity = 0;
+  EXPECT_EQ(format_table(m.mapping, zero, steady_clock(), &table), MapStatus::bad_geometry);
+  Mapping none;
+  EXPECT_EQ(format_log(none, small_config(), steady_clock(), &log), MapStatus::not_mapped);
+  EXPECT_EQ(attach_log(none, steady_clock(), &log), MapStatus::not_mapped);
+}
+
+// ---- shared memory ------------------------------------------------------------------
+
+TEST_F(MappingTest, shared_memory_is_owner_only_and_shared_between_mappings) {
+  UmaskScope mask(0);
+  LockTable::Config config;
+  config.capacity = 64;
+  MapResult a = create_shm_mapping(shm_name.c_str(), LockTable::region_bytes(config.capacity));
+  ASSERT_EQ(a.status, MapStatus::ok) << a.system_error;
+  struct stat st {};
+  ASSERT_EQ(::stat(("/dev/shm" + shm_name).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  LockTable first;
+  ASSERT_EQ(format_table(a.mapping, config, steady_clock(), &first), MapStatus::ok);
+  MapResult b = open_shm_mapping(shm_name.c_str());
+  ASSERT_EQ(b.status, MapStatus::ok);
+  LockTable second;
+  ASSERT_EQ(attach_table(b.mapping, steady_clock(), &second), MapStatus::ok);
+  const Id key = id_from_string("session");
+  const AcquireResult held = first.try_acquire(key, 1, LockMode::exclusive, 60'000'000'000ULL);
+  ASSERT_EQ(held.status, LockStatus::acquired);
+  const AcquireResult other = second.try_acquire(key, 2, LockMode::exclusive, 60'000'000'000ULL);
+  EXPECT_EQ(other.status, LockStatus::busy);  // L1 across the two mappings
+  EXPECT_EQ(other.holder, 1u);
+  EXPECT_EQ(second.release(key, held.token).status, LockStatus::released);
+  EXPECT_EQ(create_shm_mapping(shm_name.c_str(), 4096).status, MapStatus::exists);
+  EXPECT_EQ(unlink_shm(shm_name.c_str()), MapStatus::ok);
+  EXPECT_EQ(open_shm_mapping(shm_name.c_str()).status, MapStatus::not_found);
+  EXPECT_EQ(unlink_shm(shm_name.c_str()), MapStatus::not_found);
+  // The mappings outlive the name.
+  EXPECT_EQ(first.try_acquire(key, 3, LockMode::exclusive, 1'000'000'000ULL).status, LockStatus::acquired);
+}
+
+TEST_F(MappingTest, shared_memory_names_are_checked) {
+  EXPECT_EQ(create_shm_mapping("no-slash", 4096).status, MapStatus::invalid_argument);
+  EXPECT_EQ(create_shm_mapping("/a/b", 4096).status, MapStatus::invalid_argument);
+  EXPECT_EQ(create_shm_mapping("/", 4096).status, MapStatus::invalid_argument);
+  EXPECT_EQ(create_shm_mapping(nullptr, 4096).status, MapStatus::invalid_argument);
+  EXPECT_EQ(open_shm_mapping("/weft-surely-missing-object").status, MapStatus::not_found);
+  EXPECT_EQ(unlink_shm("x"), MapStatus::invalid_argument);
+}
+
+TEST_F(MappingTest, every_status_has_a_name) {
+  for (int s = 0; s <= static_cast<int>(MapStatus::truncated); s++) {
+    EXPECT_STRNE(to_string(static_cast<MapStatus>(s)), "unknown") << s;
+  }
+}
+
+}  // namespace
+}  // namespace weft::testing
