@@ -103,8 +103,10 @@ struct MapOptions {
   /// private. Pages the process never wrote keep following the file, so a
   /// private view of a file that others are writing is not one instant.
   bool copy_on_write = false;
-  /// open: refuse (too_large) a file or object larger than this.
-  std::size_t max_bytes = std::size_t{1} << 40;
+  /// open: refuse (too_large) a file or object larger than this (1 TiB;
+  /// the whole address space on 32-bit targets).
+  std::size_t max_bytes = sizeof(std::size_t) >= 8 ? static_cast<std::size_t>(std::uint64_t{1} << 40)
+                                                   : static_cast<std::size_t>(-1);
 };
 
 /// One mmap()ed range, unmapped when destroyed. Move-only; a moved-from
