@@ -226,6 +226,46 @@ TEST_F(MappingTest, sync_writes_back_ranges_inside_the_mapping_only) {
   EXPECT_EQ(moved.sync(), MapStatus::not_mapped);
 }
 
+TEST_F(MappingTest, sync_log_returns_a_durable_position_past_every_committed_turn_and_before_later_ones) {
+  MapResult m = create_file_mapping(path("log").c_str(), TurnLog::region_bytes(small_config()));
+  ASSERT_EQ(m.status, MapStatus::ok);
+  TurnLog log;
+  EXPECT_EQ(sync_log(m.mapping, log).status, MapStatus::invalid_argument);  // no log attached
+  ASSERT_EQ(format_log(m.mapping, small_config(), steady_clock(), &log), MapStatus::ok);
+  EXPECT_EQ(log.end_position(), 0u);
+  for (int i = 0; i < 5; i++) append_exchange(log, "t", "r" + std::to_string(i), "q" + std::to_string(i));
+  const SyncResult synced = sync_log(m.mapping, log);
+  ASSERT_EQ(synced.status, MapStatus::ok);
+  EXPECT_EQ(synced.durable_position, log.end_position());
+  std::vector<TurnView> views(16);
+  Snapshot snap;
+  ASSERT_EQ(log.snapshot(id_from_string("t"), views.data(), views.size(), &snap), LogStatus::ok);
+  ASSERT_EQ(snap.size(), 5u);
+  for (std::size_t i = 0; i < snap.size(); i++) EXPECT_LT(views[i].position, synced.durable_position);
+  snap.release();
+  append_exchange(log, "t", "r5", "after the sync");
+  ASSERT_EQ(log.snapshot(id_from_string("t"), views.data(), views.size(), &snap), LogStatus::ok);
+  ASSERT_EQ(snap.size(), 6u);
+  EXPECT_GE(views[5].position, synced.durable_position) << "a later turn is not covered by the watermark";
+  EXPECT_GT(log.end_position(), synced.durable_position);
+  snap.release();
+  // Across many segments the watermark keeps growing.
+  for (int i = 6; i < 40; i++) append_exchange(log, "u", "r" + std::to_string(i), std::string(200, 'x'));
+  const SyncResult later = sync_log(m.mapping, log);
+  ASSERT_EQ(later.status, MapStatus::ok);
+  EXPECT_GT(later.durable_position, synced.durable_position);
+  // A private view writes nothing back.
+  MapOptions cow;
+  cow.copy_on_write = true;
+  MapResult view = open_file_mapping(path("log").c_str(), cow);
+  ASSERT_EQ(view.status, MapStatus::ok);
+  TurnLog private_log;
+  ASSERT_EQ(attach_log(view.mapping, steady_clock(), &private_log), MapStatus::ok);
+  const SyncResult none = sync_log(view.mapping, private_log);
+  EXPECT_EQ(none.status, MapStatus::ok);
+  EXPECT_EQ(none.durable_position, 0u);
+}
+
 // ---- opening: sizes bounded before anything is mapped ----------------------------
 
 TEST_F(MappingTest, open_reports_a_missing_file_a_directory_and_a_bad_path) {

@@ -316,6 +316,25 @@ RegionInfo inspect_region(const void* region, std::size_t bytes) noexcept {
   return info;
 }
 
+SyncResult sync_log(Mapping& mapping, const TurnLog& log) noexcept {
+  SyncResult out;
+  if (!mapping.mapped()) return out;
+  if (!log.attached()) {
+    out.status = MapStatus::invalid_argument;
+    return out;
+  }
+  if (!mapping.shared()) {  // a private view: nothing of it reaches the file
+    out.status = MapStatus::ok;
+    return out;
+  }
+  // The end first: everything below it exists now, and the write-back below
+  // starts after this read, so it covers all of it.
+  const std::uint64_t end = log.end_position();
+  out.status = mapping.sync();
+  if (out.status == MapStatus::ok) out.durable_position = end;
+  return out;
+}
+
 MapStatus format_log(const Mapping& mapping, const TurnLog::Config& config, Clock clock,
                      TurnLog* log) noexcept {
   if (log == nullptr || !clock.valid()) return MapStatus::invalid_argument;

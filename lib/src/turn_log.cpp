@@ -1543,6 +1543,17 @@ LogStatus TurnLog::trim_thread(const Id& thread, std::uint64_t through_ticket) n
   return LogStatus::ok;
 }
 
+std::uint64_t TurnLog::end_position() const noexcept {
+  if (region_ == nullptr) return 0;
+  LogEngine e(region_, clock_);
+  const u64 cur = e.header.current.load(mo_acquire);
+  if (cur == 0) return 0;
+  // A reservation happens before its record's state is written, and the
+  // segment's fill counts it: (current, filled records) is past every record.
+  const u64 filled = std::min<u64>(e.segment(cur).fill.load(mo_acquire) >> fill_shift, e.g.records_per_segment);
+  return LogEngine::position(cur, filled);
+}
+
 LogStats TurnLog::stats() const noexcept {
   LogStats s;
   if (region_ == nullptr) return s;

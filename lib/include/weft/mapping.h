@@ -205,6 +205,22 @@ MapStatus attach_log(const Mapping& mapping, Clock clock, TurnLog* log) noexcept
 /// smaller than LockTable::region_bytes(config.capacity).
 MapStatus format_table(const Mapping& mapping, const LockTable::Config& config, Clock clock,
                        LockTable* table) noexcept;
+/// What sync_log() made durable.
+struct SyncResult {
+  MapStatus status = MapStatus::not_mapped;  ///< ok, or why the write-back failed
+  /// ok: every record whose TurnView::position is below it is on stable
+  /// storage, as is every exchange that committed before the call.
+  std::uint64_t durable_position = 0;
+};
+/// Power-loss durability up to a watermark for a TurnLog on a file mapping:
+/// reads the log's end (TurnLog::end_position), then writes the whole
+/// mapping back (msync MS_SYNC) and returns that end as the durable position.
+/// Appends and commits may go on meanwhile; what they add after the end was
+/// read may or may not be written back by this call. `log` must be attached
+/// to `mapping` (invalid_argument when it has no region). A copy-on-write
+/// mapping has nothing to write back: ok, durable position 0.
+SyncResult sync_log(Mapping& mapping, const TurnLog& log) noexcept;
+
 /// Attaches `table` to the LockTable at `region`; the checks of attach_log().
 MapStatus attach_table(void* region, std::size_t bytes, Clock clock, LockTable* table) noexcept;
 /// attach_table() on a mapping.

@@ -379,6 +379,13 @@ class TurnLog {
   LogStatus trim_thread(const Id& thread, std::uint64_t through_ticket) noexcept;
   /// The counters.
   [[nodiscard]] LogStats stats() const noexcept;
+  /// The log's end: every record that exists now has a TurnView::position
+  /// below it, and every later record will be at or above it (positions grow
+  /// with the log). What a durability watermark is measured in
+  /// (weft/mapping.h, sync_log). 0 before the first append or with no region.
+  [[nodiscard]] std::uint64_t end_position() const noexcept;
+  /// True once init(), attach() or create() succeeded.
+  [[nodiscard]] bool attached() const noexcept { return region_ != nullptr; }
   /// The clock the log reads.
   [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
 
