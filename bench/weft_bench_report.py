@@ -500,10 +500,11 @@ def section_misses(r, profiles, targets, src):
             f"{n(prof(profiles, 'exchange_weft_4096', 'ir_per_op'))} instructions of a 4 KiB exchange "
             f"({n(share_4k, '{:.0%}')}; the ceiling copies the same 8 KiB in "
             f"{n(prof(profiles, 'exchange_ceiling_faa_memcpy_4096', 'ir_per_op'))}).",
-            f"- **Five clock reads per exchange** "
+            f"- **Clock reads** "
             f"({n(prof(profiles, 'exchange_weft_32', 'calls_per_op', 'steady_clock::now'), '{:.0f}')} calls of "
-            f"`steady_clock::now` per exchange: {src.at(T, 'const u64 now = clock_.now();', after=begin)} and "
-            f"{src.at(T, 'x.progress_ns.store(clock_.now()')} in begin, "
+            f"`steady_clock::now` per exchange: {src.at(T, 'const u64 now = clock_.now();', after=begin)} in "
+            f"begin (the same reading starts the exchange's progress, "
+            f"{src.at(T, 'LogEngine::start_progress(x, now);')}), "
             f"{src.at(T, 'const u64 now = clock_.now();', after='LogStatus TurnLog::begin_turn(')} in each "
             f"`begin_turn`, {src.at(T, 'const u64 now = clock_.now();', after='LogStatus TurnLog::commit(')} in "
             f"commit). A read is ~25 ns on this VM (vDSO + rdtsc under KVM): few instructions but real "
@@ -513,7 +514,7 @@ def section_misses(r, profiles, targets, src):
             f"the geometry from the header ({src.at(T, 'LogEngine(unsigned char* r, const Clock& c)')}), and "
             f"one append looks the conversation up twice (`find_thread` via `open_exchange` "
             f"{src.at(T, 'if (!e.find_thread(ref.thread, false, ti, full))')}, and again in "
-            f"`TurnWriter::finish` {src.at(T, 'if (e.find_thread(exchange_.thread, false, ti, full))')}), each "
+            f"`TurnWriter::finish` {src.at(T, 'if (published && e.find_thread(exchange_.thread, false, ti, full))')}), each "
             f"with `% thread_capacity` divisions ({src.at(T, 'const u64 home = id_mix64(id) % g.thread_capacity;')}, "
             f"{src.at(T, 'const u64 i = (home + probe) % g.thread_capacity;')}).", ""]
     wl, sl = prof(profiles, "exchange_weft_32", "locked_per_op"), prof(profiles, "exchange_seed_mutex_32", "locked_per_op")
@@ -531,7 +532,7 @@ def section_misses(r, profiles, targets, src):
             f"one `SegmentHeader` line ({src.at(T, 'struct alignas(64) SegmentHeader {')}: word, fill, sealed "
             f"and writers share 64 bytes), plus the relaxed statistics counter `count(c_turns)` "
             f"({src.at(T, 'e.count(c_turns);')} → {src.at(T, 'void count(Counter c) {')}; `Header::counters` "
-            f"{src.at(T, 'alignas(64) weft::atomic<u64> counters[')} is one line for all threads); per "
+            f"{src.at(T, 'alignas(64) weft::atomic<W> counters[')} is one line for all threads); per "
             f"exchange also `count(c_begun)` ({src.at(T, 'e.count(c_begun);', after='// or a helper did')}) "
             f"and `count(c_commits)` ({src.at(T, 'count(commit ? c_commits')}). The append protocol's "
             f"design is one fetch_add; the code does three on the hot line and one more on a second shared "
@@ -552,7 +553,7 @@ def section_misses(r, profiles, targets, src):
             f"each thread is looked up once per segment through a small cache, "
             f"{src.at(T, 'struct ThreadCache {')}, where the first run of this suite found two passes with a "
             f"`find_thread` per record) and a CAS-max of `trimmed_through` per thread "
-            f"(`raise`, {src.at(T, 'static void raise(weft::atomic<u64>& word')}), then "
+            f"(`raise`, {src.at(T, 'static void raise(weft::atomic<W>& word')}), then "
             f"re-initialising every record state of the new segment "
             f"({src.at(T, 'records[j].state.store(rec_empty, mo_relaxed);')}). That is {n(per_turnover)} "
             f"instructions in one append call; the other appenders wait for it in `open_next`'s backoff "
@@ -567,7 +568,7 @@ def section_misses(r, profiles, targets, src):
             f"(`writers`, checked at {src.at(T, 'if (seg.writers.load(mo_seq_cst) != 0) return restore();')}) "
             f"and the records of its open exchange cannot be recycled "
             f"({src.at(T, 'if (kind == rec_busy) return restore();')}, "
-            f"{src.at(T, 'if (r.ticket.load(mo_relaxed) > thread_at(ti).visible_through')}), so the other "
+            f"{src.at(T, 'if (ticket > thread_at(e->index).visible_through')}), so the other "
             f"writers run the ring full and get `log_full` (this run at 8 threads: " +
             ", ".join(f"{p} {'n/a' if v is None else f'{v:.0f}'}" for p, v in full8.items()) +
             "), back off and retry: the \"preempted holder stalls everyone\" effect of a mutex, moved to "
@@ -608,7 +609,7 @@ def section_misses(r, profiles, targets, src):
     snap_p50 = r.value(("snapshot", "weft", "256B"), 1, "snapshot_p50_ns")
     out += ["### 5. Snapshots stop retention (not a target; found while measuring)", "",
             f"A snapshot pins the ring's *head* (`pin` {src.at(T, 'bool pin(u64& slot, u64& from) {', full=True)}, "
-            f"{src.at(T, 'const u64 h = std::max<u64>(header.head.load(mo_seq_cst), 1);')}: the oldest "
+            f"{src.at(T, 'const W h = std::max<W>(header.head.load(mo_seq_cst), 1);')}: the oldest "
             f"retained sequence), and `pins_clear` ({src.at(T, 'if (pin != 0 && pin <= seq) return false;')}) "
             f"refuses to recycle any segment at or after a pin, so while any snapshot or context read is in "
             f"flight the oldest segment cannot be recycled. A reader that snapshots back to back keeps it "
@@ -626,9 +627,46 @@ def section_misses(r, profiles, targets, src):
             f"{RECORDS_PER_SEGMENT - records_for(4096)} of the headers (a quarter of the ring) are never "
             f"used. Segment turnover (cause 3) is therefore frequent for small turns, and the ring holds "
             f"few large ones, which is what makes 4 KiB appends hit `log_full` first.", ""]
+    out += section_unreachable(r)
     if src.missing:
         out += ["(Some cited lines were not found in the current sources and are marked; the code moved "
                 "since this analysis was written.)", ""]
+    return out
+
+
+def section_unreachable(r):
+    """Targets that no implementation keeping the contracts can meet, shown with this run's figures."""
+    out = ["### 7. Two targets no design that keeps the contracts can meet", ""]
+    # T4: the ceiling that also copies the payload (and publishes nothing) against the bare fetch_add.
+    cells, worst = [], None
+    for t in THREADS:
+        x = ratio(r.value(("append", "ceiling_faa_memcpy", "32B", "turns:2"), t),
+                  r.value(("append", "ceiling_faa", "32B", "turns:2"), t))
+        cells.append(f"{t} thr: {times(x)}")
+        if x is not None:
+            worst = x if worst is None else max(worst, x)
+    out += ["- **T4 (32 B appends at ≥ ½ the bare `fetch_add` ceiling) is wrong as stated.** A log has to "
+            "keep the turn: `ceiling_faa_memcpy` is that same `fetch_add` plus the 32-byte copy into a "
+            "shared ring, with no record header, no publication, no order and no exchange, and in this run "
+            "it reaches " + ", ".join(cells) + " of `ceiling_faa` (at most " + times(worst) + "). Any log "
+            "that stores payloads is below the copy's ceiling, so the bar for T4 should be "
+            "`ceiling_faa_memcpy` (weft ÷ `ceiling_faa_memcpy` is in the 32 B ratio table).", ""]
+    # T5 at one thread: the injected clock read alone against a third of mutex_map's pair.
+    mutex_pair = r.value(("lock", "mutex_map", "large", "exclusive"), 1)
+    weft_pair = r.value(("lock", "weft", "large", "exclusive"), 1)
+    manual_pair = r.value(("lock", "weft_manualclock", "large", "exclusive"), 1)
+    if None not in (mutex_pair, weft_pair, manual_pair) and min(mutex_pair, weft_pair, manual_pair) > 0:
+        budget = 1e9 / mutex_pair / 3.0
+        clock_cost = 1e9 / weft_pair - 1e9 / manual_pair
+        verdict = ("more than the whole budget" if clock_cost > budget else
+                   f"{clock_cost / budget:.0%} of the budget")
+        out += [f"- **T5 (≥ 3× `mutex_map`) cannot hold at one thread.** Uncontended, `mutex_map` does an "
+                f"acquire+release pair in {ns(1e9 / mutex_pair)} (two uncontended lock/unlock pairs and a "
+                f"hash insert and erase), so 3× leaves {ns(budget)} per pair. weft must read the injected "
+                f"clock on every acquire (leases expire by it: L4), and that read alone costs "
+                f"{ns(clock_cost)} here (`weft` against `weft_manualclock`, large key space, exclusive): "
+                f"{verdict}, before any slot is touched. With contention (2 to 8 threads) the target is "
+                f"a fair one and the causes in 4. are what stands between weft and it.", ""]
     return out
 
 
