@@ -57,6 +57,7 @@ namespace {
 // std::atomic in every seam (a simulator scheduling point here would be
 // noise), relaxed because it orders nothing else.
 std::atomic<std::uint8_t> configured_mode{static_cast<std::uint8_t>(Mode::dispatch)};
+static_assert(std::atomic<std::uint8_t>::is_always_lock_free, "weft: the scan mode must be lock-free on every target");
 
 #if defined(WEFT_HAVE_HIGHWAY)
 bool use_vectors() noexcept {
