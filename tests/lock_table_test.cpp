@@ -418,12 +418,39 @@ TEST(LockTableRegion, attach_sees_what_another_view_wrote_and_rejects_garbage) {
   EXPECT_EQ(bad.attach(garbage, sizeof garbage, clock.clock()), LockStatus::bad_region);
 }
 
+// A capacity whose region is larger than the address space (32-bit
+// targets) is refused, never wrapped: region_bytes() says 0, and a forged
+// header that claims 2^26 slots in a small region does not attach (found by
+// review: on armhf region_bytes(2^26) wrapped to 192 and attach said ok).
+TEST(LockTableRegion, a_capacity_beyond_the_address_space_is_refused_not_wrapped) {
+  const std::uint64_t true_bytes = 192 + 64 * std::uint64_t{0xFFFFFFFFu};
+  if (sizeof(std::size_t) < 8) {
+    EXPECT_EQ(LockTable::region_bytes(0xFFFFFFFFu), 0u);
+  } else {
+    EXPECT_EQ(LockTable::region_bytes(0xFFFFFFFFu), true_bytes);
+  }
+  ManualClock clock;
+  alignas(64) static unsigned char region[LockTable::region_bytes(4)];
+  LockTable table;
+  LockTable::Config config;
+  config.capacity = 4;
+  ASSERT_EQ(table.init(region, sizeof region, config, clock.clock()), LockStatus::ok);
+  // Header: magic 8, format_version 4, word_bits 4, capacity 4 (offset 16),
+  // probe_window 4, region_bytes 8 (offset 24).
+  const std::uint32_t slots = 1u << 26;
+  std::memcpy(region + 16, &slots, 4);
+  const std::uint64_t wrapped = static_cast<std::uint32_t>(192 + 64 * std::uint64_t{slots});
+  std::memcpy(region + 24, &wrapped, 8);
+  LockTable forged;
+  EXPECT_EQ(forged.attach(region, sizeof region, clock.clock()), LockStatus::bad_region);
+}
+
 TEST(LockTableStatus, every_status_has_a_name) {
   std::set<std::string> names;
-  for (int s = 0; s <= static_cast<int>(LockStatus::out_of_memory); s++) {
+  for (int s = 0; s <= static_cast<int>(LockStatus::word_size_mismatch); s++) {
     names.insert(to_string(static_cast<LockStatus>(s)));
   }
-  EXPECT_EQ(names.size(), static_cast<std::size_t>(LockStatus::out_of_memory) + 1);
+  EXPECT_EQ(names.size(), static_cast<std::size_t>(LockStatus::word_size_mismatch) + 1);
   EXPECT_EQ(names.count("unknown"), 0u);
 }
 

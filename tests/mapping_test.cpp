@@ -345,6 +345,27 @@ TEST_F(MappingTest, attach_refuses_a_wrong_version) {
   EXPECT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::bad_version);
 }
 
+TEST_F(MappingTest, attach_says_when_a_region_has_the_other_word_size) {
+  make_log_file(path("log"), 1);
+  const std::uint64_t other = weft::word_bits == 64 ? 32 : 64;
+  patch(path("log"), 16, &other, 8);  // the TurnLog's word_bits field
+  MapResult m = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  TurnLog log;
+  EXPECT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::word_size_mismatch);
+
+  MapResult t = create_file_mapping(path("table").c_str(), LockTable::region_bytes(16));
+  ASSERT_EQ(t.status, MapStatus::ok);
+  LockTable table;
+  LockTable::Config config;
+  config.capacity = 16;
+  ASSERT_EQ(format_table(t.mapping, config, steady_clock(), &table), MapStatus::ok);
+  const std::uint32_t other32 = static_cast<std::uint32_t>(other);
+  std::memcpy(static_cast<unsigned char*>(t.mapping.data()) + 12, &other32, 4);  // the LockTable's word_bits
+  LockTable again;
+  EXPECT_EQ(attach_table(t.mapping, steady_clock(), &again), MapStatus::word_size_mismatch);
+}
+
 TEST_F(MappingTest, attach_refuses_the_other_kind_of_region) {
   MapResult t = create_file_mapping(path("table").c_str(), LockTable::region_bytes(64));
   ASSERT_EQ(t.status, MapStatus::ok);
@@ -485,7 +506,7 @@ TEST_F(MappingTest, shared_memory_names_are_checked) {
 }
 
 TEST_F(MappingTest, every_status_has_a_name) {
-  for (int s = 0; s <= static_cast<int>(MapStatus::truncated); s++) {
+  for (int s = 0; s <= static_cast<int>(MapStatus::word_size_mismatch); s++) {
     EXPECT_STRNE(to_string(static_cast<MapStatus>(s)), "unknown") << s;
   }
 }

@@ -448,6 +448,45 @@ TEST(TurnLogRegion, init_and_attach_validate_the_region) {
   EXPECT_EQ(never.commit(x.exchange), LogStatus::not_initialized);
 }
 
+// A geometry larger than the address space (32-bit targets) is refused, never
+// cut to size_t: a forged header that says so cannot make attach() accept a
+// small region (found by review: on armhf the offsets wrapped and attach said
+// ok for 8 KiB that claimed 2^26 threads).
+TEST(TurnLogRegion, a_geometry_beyond_the_address_space_is_refused_not_wrapped) {
+  ManualClock clock;
+  TurnLog::Config huge;
+  huge.segment_bytes = 4096;
+  huge.segment_count = 2;
+  huge.thread_capacity = 1u << 26;
+  huge.exchanges_per_thread = 2;
+  huge.reader_slots = 4;
+  const std::uint64_t true_bytes = TurnLog::region_bytes(huge);
+  if (sizeof(std::size_t) < 8) {
+    EXPECT_EQ(true_bytes, 0u) << "more than a 32-bit address space";
+  } else {
+    EXPECT_GT(true_bytes, std::uint64_t{1} << 32);
+  }
+  TurnLog::Config small = huge;
+  small.thread_capacity = 4;
+  const std::size_t bytes = TurnLog::region_bytes(small);
+  std::vector<unsigned char> storage(bytes + 64);
+  auto* region = reinterpret_cast<unsigned char*>(
+      (reinterpret_cast<std::uintptr_t>(storage.data()) + 63) / 64 * 64);
+  TurnLog log;
+  EXPECT_NE(log.init(region, bytes, huge, clock.clock()), LogStatus::ok);
+  ASSERT_EQ(log.init(region, bytes, small, clock.clock()), LogStatus::ok);
+  // Forge the header: 2^26 threads, and a region size equal to what a 32-bit
+  // size_t would have wrapped the true size to (header fields are 8 bytes
+  // each: thread_capacity at 40, region_bytes at 80).
+  const std::uint64_t threads = 1u << 26;
+  std::memcpy(region + 40, &threads, 8);
+  const std::uint64_t wrapped = static_cast<std::uint32_t>(
+      bytes + (threads - 4) * (64 + 2 * 128));  // threads' slots and their exchange slots
+  std::memcpy(region + 80, &wrapped, 8);
+  TurnLog forged;
+  EXPECT_EQ(forged.attach(region, bytes, clock.clock()), LogStatus::bad_region);
+}
+
 TEST_F(TurnLogTest, for_each_committed_visits_visible_records_in_log_order) {
   const auto x1 = begin("a", "r1");
   const auto x2 = begin("b", "r1");
@@ -470,7 +509,7 @@ TEST_F(TurnLogTest, for_each_committed_visits_visible_records_in_log_order) {
 }
 
 TEST(TurnLogStatus, every_status_has_a_name) {
-  for (int s = 0; s <= static_cast<int>(LogStatus::out_of_memory); s++) {
+  for (int s = 0; s <= static_cast<int>(LogStatus::word_size_mismatch); s++) {
     EXPECT_STRNE(to_string(static_cast<LogStatus>(s)), "unknown") << s;
   }
 }

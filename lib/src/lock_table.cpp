@@ -473,9 +473,11 @@ LockStatus LockTable::init(void* region, std::size_t bytes, const Config& config
     return LockStatus::bad_region;
   }
   if (config.probe_window > config.capacity) return LockStatus::bad_region;
-  if (bytes < region_bytes(config.capacity)) return LockStatus::region_too_small;
+  const std::size_t needed = region_bytes(config.capacity);
+  if (needed == 0) return LockStatus::bad_region;  // more than the address space
+  if (bytes < needed) return LockStatus::region_too_small;
   auto* base = static_cast<unsigned char*>(region);
-  std::memset(base, 0, region_bytes(config.capacity));
+  std::memset(base, 0, needed);
   Header* header = new (base) Header{};
   const u32 window = config.probe_window != 0 ? config.probe_window
                      : (config.capacity < 32 ? config.capacity : 32);
@@ -512,8 +514,9 @@ LockStatus LockTable::attach(void* region, std::size_t bytes, Clock clock) noexc
   const u32 capacity = header.capacity.load(mo_relaxed);
   const u32 window = header.probe_window.load(mo_relaxed);
   if (capacity == 0 || window == 0 || window > capacity) return LockStatus::bad_region;
-  if (header.region_bytes.load(mo_relaxed) != region_bytes(capacity)) return LockStatus::bad_region;
-  if (bytes < region_bytes(capacity)) return LockStatus::region_too_small;
+  const std::size_t needed = region_bytes(capacity);
+  if (needed == 0 || header.region_bytes.load(mo_relaxed) != needed) return LockStatus::bad_region;
+  if (bytes < needed) return LockStatus::region_too_small;
   region_ = base;
   clock_ = clock;
   return LockStatus::ok;
@@ -522,6 +525,7 @@ LockStatus LockTable::attach(void* region, std::size_t bytes, Clock clock) noexc
 LockStatus LockTable::create(const Config& config, Clock clock) noexcept {
   if (config.capacity == 0) return LockStatus::bad_region;
   const std::size_t bytes = region_bytes(config.capacity);
+  if (bytes == 0) return LockStatus::bad_region;
   auto* memory = static_cast<unsigned char*>(
       detail::allocate_region(bytes));
   if (memory == nullptr) return LockStatus::out_of_memory;

@@ -180,6 +180,7 @@ const char* to_string(MapStatus status) noexcept {
     case MapStatus::wrong_kind: return "wrong_kind";
     case MapStatus::bad_version: return "bad_version";
     case MapStatus::bad_geometry: return "bad_geometry";
+    case MapStatus::word_size_mismatch: return "word_size_mismatch";
     case MapStatus::truncated: return "truncated";
   }
   return "unknown";
@@ -357,6 +358,7 @@ MapStatus attach_log(void* region, std::size_t bytes, Clock clock, TurnLog* log)
   switch (log->attach(region, bytes, clock)) {
     case LogStatus::ok: return MapStatus::ok;
     case LogStatus::region_too_small: return MapStatus::truncated;
+    case LogStatus::word_size_mismatch: return MapStatus::word_size_mismatch;
     default: return MapStatus::bad_geometry;
   }
 }
@@ -387,6 +389,7 @@ MapStatus attach_table(void* region, std::size_t bytes, Clock clock, LockTable* 
   switch (table->attach(region, bytes, clock)) {
     case LockStatus::ok: return MapStatus::ok;
     case LockStatus::region_too_small: return MapStatus::truncated;
+    case LockStatus::word_size_mismatch: return MapStatus::word_size_mismatch;
     default: return MapStatus::bad_geometry;
   }
 }

@@ -191,13 +191,15 @@ struct alignas(64) RecordHeader {
 };
 static_assert(sizeof(RecordHeader) == TurnLog::record_header_bytes, "record header is 64 bytes");
 
-constexpr std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
+constexpr u64 round_up(u64 n, u64 to) { return (n + to - 1) / to * to; }
 
 // Where everything is, computed from the geometry.
 struct Geometry {
   u64 segment_bytes = 0, segment_count = 0, thread_capacity = 0, window = 0, readers = 0;
   u64 records_per_segment = 0, payload_area = 0;
-  std::size_t threads_at = 0, exchanges_at = 0, readers_at = 0, segments_at = 0, total = 0;
+  // Offsets in 64 bits: on 32-bit targets a geometry may describe more than
+  // the address space, which make() refuses before anything is cut to size_t.
+  u64 threads_at = 0, exchanges_at = 0, readers_at = 0, segments_at = 0, total = 0;
 
   static bool make(const TurnLog::Config& c, Geometry& g) {
     if (c.segment_bytes < 256 || c.segment_bytes % 64 != 0 || c.segment_count < 2 ||
@@ -221,9 +223,8 @@ struct Geometry {
     g.exchanges_at = g.threads_at + g.thread_capacity * sizeof(ThreadSlot);
     g.readers_at = g.exchanges_at + g.thread_capacity * g.window * sizeof(ExchangeSlot);
     g.segments_at = round_up(g.readers_at + g.readers * sizeof(ReaderSlot), 64);
-    const u64 total = g.segments_at + g.segment_count * g.segment_bytes;
-    if (total > SIZE_MAX) return false;  // 32-bit targets: more than the address space
-    g.total = static_cast<std::size_t>(total);
+    g.total = g.segments_at + g.segment_count * g.segment_bytes;
+    if (g.total > SIZE_MAX) return false;  // 32-bit targets: more than the address space
     return g.payload_area >= 64;
   }
 };

@@ -147,7 +147,11 @@ bool open_log(const std::string& path, OpenLog& out) {
       return fail(fmt::format("format version {}; this weft reads TurnLog format version {}", info.version,
                               weft::TurnLog::format_version));
     case weft::MapStatus::truncated:
-      return fail(fmt::format("truncated: its header describes more bytes than the file's {}", size));
+      return fail(fmt::format("truncated: its header describes more bytes than the file's {} bytes", size));
+    case weft::MapStatus::word_size_mismatch:
+      return fail(fmt::format("written by a weft built with {}-bit words; this tool reads {}-bit words "
+                              "(build it with -DWEFT_WORD_BITS={})",
+                              weft::word_bits == 64 ? 32 : 64, weft::word_bits, weft::word_bits == 64 ? 32 : 64));
     case weft::MapStatus::bad_geometry:
       return fail("damaged header: its geometry (segment sizes and counts, tables, region size) is inconsistent");
     default: return fail("cannot attach");

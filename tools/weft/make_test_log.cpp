@@ -3,7 +3,7 @@
 // streamed turn), then optionally damages it the way a disk or a bad copy
 // would:
 //
-//   weft_make_test_log FILE [clean|flip-payload|flip-magic|version|truncate|tiny|zero-segment|lock-table]
+//   weft_make_test_log FILE [clean|flip-payload|flip-magic|version|word-size|truncate|tiny|zero-segment|lock-table]
 //
 // Exit 0 when the file was written (and damaged as asked).
 #include <fcntl.h>
@@ -100,6 +100,11 @@ int main(int argc, char** argv) {
   if (damage == "version") {
     const std::uint64_t version = 99;
     std::memcpy(base + 8, &version, sizeof version);
+    return 0;
+  }
+  if (damage == "word-size") {  // as if written by a build with the other word size
+    const std::uint64_t bits = weft::word_bits == 64 ? 32 : 64;
+    std::memcpy(base + 16, &bits, sizeof bits);
     return 0;
   }
   if (damage == "zero-segment") {  // the first segment (sequence 1, slot 1 of the ring)

@@ -269,11 +269,13 @@ class LockTable {
   static constexpr std::size_t header_bytes = 192;
   /// Bytes of one slot (one cache line).
   static constexpr std::size_t slot_bytes = 64;
-  /// Bytes a region must have for `capacity` slots.
+  /// Bytes a region must have for `capacity` slots; 0 when that is more than
+  /// the address space holds (32-bit targets): init, attach and create refuse
+  /// such a capacity.
   [[nodiscard]] static constexpr std::size_t region_bytes(std::uint32_t capacity) noexcept {
-    return header_bytes + static_cast<std::size_t>(capacity) * slot_bytes;
+    const std::uint64_t bytes = header_bytes + std::uint64_t{capacity} * slot_bytes;
+    return bytes > SIZE_MAX ? 0 : static_cast<std::size_t>(bytes);
   }
-
   /// Formats `region` (64-byte aligned, at least region_bytes(capacity)) as an
   /// empty table and attaches to it. Not concurrent with any other use.
   LockStatus init(void* region, std::size_t bytes, const Config& config,

@@ -81,6 +81,8 @@ enum class [[nodiscard]] MapStatus : std::uint8_t {
   bad_version,         ///< attach: a format version this build does not read
   bad_geometry,        ///< attach: header fields inconsistent; format: invalid configuration
   truncated,           ///< attach: the header describes more bytes than the mapping has
+  word_size_mismatch,  ///< attach: made by a build with the other word size (WEFT_WORD_BITS
+                       ///< 32 vs 64; docs/EMBEDDED.md)
 };
 
 /// A short lowercase name of a status ("truncated"), for messages.
