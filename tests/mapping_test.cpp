@@ -254,7 +254,7 @@ TEST_F(MappingTest, sync_log_returns_a_durable_position_past_every_committed_tur
   const SyncResult later = sync_log(m.mapping, log);
   ASSERT_EQ(later.status, MapStatus::ok);
   EXPECT_GT(later.durable_position, synced.durable_position);
-  // A private view writes nothing back.
+  // A private view cannot make anything durable.
   MapOptions cow;
   cow.copy_on_write = true;
   MapResult view = open_file_mapping(path("log").c_str(), cow);
@@ -262,8 +262,12 @@ TEST_F(MappingTest, sync_log_returns_a_durable_position_past_every_committed_tur
   TurnLog private_log;
   ASSERT_EQ(attach_log(view.mapping, steady_clock(), &private_log), MapStatus::ok);
   const SyncResult none = sync_log(view.mapping, private_log);
-  EXPECT_EQ(none.status, MapStatus::ok);
+  EXPECT_EQ(none.status, MapStatus::invalid_argument);
   EXPECT_EQ(none.durable_position, 0u);
+  // A log that does not live in the mapping it is given.
+  MapResult other = create_file_mapping(path("other").c_str(), TurnLog::region_bytes(small_config()));
+  ASSERT_EQ(other.status, MapStatus::ok);
+  EXPECT_EQ(sync_log(other.mapping, log).status, MapStatus::invalid_argument);
 }
 
 // ---- opening: sizes bounded before anything is mapped ----------------------------

@@ -46,6 +46,8 @@ constexpr int version_shift = count_shift + count_bits;
 
 static_assert(LockTable::holders_max == (count_mask >> count_shift),
               "holders_max must be the largest count the state word can hold");
+static_assert(LockTable::version_bits == WEFT_WORD_BITS - version_shift,
+              "version_bits must be what the state word leaves for the version");
 static_assert(count_shift + count_bits == version_shift,
               "count field must end where the version begins");
 

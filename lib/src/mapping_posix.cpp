@@ -320,12 +320,11 @@ RegionInfo inspect_region(const void* region, std::size_t bytes) noexcept {
 SyncResult sync_log(Mapping& mapping, const TurnLog& log) noexcept {
   SyncResult out;
   if (!mapping.mapped()) return out;
-  if (!log.attached()) {
+  const auto* at = static_cast<const unsigned char*>(log.region());
+  const auto* begin = static_cast<const unsigned char*>(mapping.data());
+  const bool inside = at != nullptr && at >= begin && at < begin + mapping.size();
+  if (!inside || !mapping.shared()) {  // another region, or a private view that never reaches the file
     out.status = MapStatus::invalid_argument;
-    return out;
-  }
-  if (!mapping.shared()) {  // a private view: nothing of it reaches the file
-    out.status = MapStatus::ok;
     return out;
   }
   // The end first: everything below it exists now, and the write-back below

@@ -29,7 +29,7 @@ constexpr int exit_violation = 1;
 constexpr int exit_unreadable = 2;
 
 const char* const manual_head = R"(NAME
-  weft - inspect, dump and verify weft TurnLog files
+  weft - inspect, dump, verify and recover weft TurnLog files
 
 SYNOPSIS
   weft inspect FILE [--all]
@@ -41,9 +41,11 @@ SYNOPSIS
 
 const char* const manual_tail = R"(DESCRIPTION
   A weft TurnLog can live in a memory-mapped file (weft/mapping.h:
-  create_file_mapping + format_log). This tool reads such a file. It maps it
-  copy-on-write: nothing it does reaches the file, and it may run while
-  services append to the log (then what it shows is not one instant).
+  create_file_mapping + format_log). This tool reads such a file. inspect,
+  dump and verify map it copy-on-write: nothing they do reaches the file, and
+  they may run while services append to the log (then what they show is not
+  one instant). recover is the one command that writes the file, and only
+  while nothing else uses it.
 
   Before anything else the file is checked: its size must be a plausible
   region (at least 64 bytes, a multiple of 64), its first word the TurnLog
@@ -437,7 +439,10 @@ int recover(const std::string& path) {
     return exit_unreadable;
   }
   weft::RecoveryReport r;
-  if (weft::recover_log(m.mapping.data(), m.mapping.size(), &r) != weft::LogStatus::ok) return exit_unreadable;
+  if (const weft::LogStatus st = weft::recover_log(m.mapping.data(), m.mapping.size(), &r); st != weft::LogStatus::ok) {
+    fmt::print(stderr, "weft: {}: recovery failed: {}\n", path, weft::to_string(st));
+    return exit_unreadable;
+  }
   if (m.mapping.sync() != weft::MapStatus::ok) {
     fmt::print(stderr, "weft: {}: recovered, but msync failed\n", path);
     return exit_unreadable;

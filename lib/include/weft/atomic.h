@@ -87,6 +87,7 @@ template <class T>
 using atomic = std::atomic<T>;
 #endif
 
+inline namespace WEFT_SEAM_NS {
 /// Bits of the widest shared word weft uses: 64, or 32 in the configuration
 /// for targets without lock-free 64-bit atomics (WEFT_WORD_BITS=32; see
 /// "Words that fit every target" in docs/DESIGN.md and docs/EMBEDDED.md).
@@ -94,7 +95,6 @@ using atomic = std::atomic<T>;
 /// before, or under, the word that publishes them. Regions record it, and
 /// attaching a region made with the other word size is refused
 /// (`word_size_mismatch`).
-inline namespace WEFT_SEAM_NS {
 inline constexpr unsigned word_bits = WEFT_WORD_BITS;
 
 #if WEFT_WORD_BITS == 32

@@ -11,23 +11,27 @@
 //   region: [ Header: 3 cache lines ][ Slot 0 ][ Slot 1 ] ... [ Slot capacity-1 ]
 //   Header line 0: magic "WEFTLOCK", format version, word bits, capacity,
 //                  probe window, region bytes (written once by init()).
-//   Header line 1: next_token (one fetch_add per new holder).
+//   Header line 1: next_token (one fetch_add per new holder; with 32-bit
+//                  words a compare-exchange that stops at tokens_max).
 //   Header line 2: counters (acquisitions, busy, expiries, CAS retries, ...).
 //   Slot (64 bytes, one cache line):
-//     state     64-bit versioned state word, layout below
-//     deadline  lease deadline on the injected clock, ns
+//     state     versioned state word (64 bits, or 32 with WEFT_WORD_BITS=32),
+//               layout below
+//     deadline  lease deadline on the injected clock, ns (with 32-bit words two
+//               halves, written only while the state says "being written")
 //     token     fencing token of the current holder(s)
 //     owner     owner id of the (first) holder
 //     key_hi, key_lo   the session key
 //
 //   state word:  63 ............ 16 | 15 ..... 5 |    4    |   3    | 2 .. 0
 //                version (48 bits)  | count (11) | writing | cancel | mode
+//   (32-bit words: version 19 bits | count 8 | writing | cancel | mode)
 //
 // A session key lives in one slot of its *probe window*: the `probe_window`
 // slots that follow hash(key) (wrapping). Every change of the state word adds
 // one to its version, so a compare-and-swap that read an old state fails even
 // if mode and count came back to the same values (no ABA; the version wraps
-// after 2^48 changes of one slot).
+// after 2^48 changes of one slot, 2^19 with 32-bit words: version_bits).
 //
 // ## State machine of a slot
 //
@@ -107,9 +111,10 @@
 // stops inside the few stores of a transition (claiming/keyed, or the
 // `writing` bit of a renew or reentry) makes calls on that one key wait for
 // it, up to transition_spins_max yields each, then answer `contended`; a
-// process killed there leaves the key in transition. That matters only for
-// regions shared between processes, and is taken up by the durability work
-// (crash recovery rebuilds the table).
+// process killed there leaves the key in transition, and calls on that key
+// answer `contended` until the table is formatted again. That matters only
+// for regions shared between processes; no LockTable recovery exists yet
+// (docs/DURABILITY.md, "Liveness across processes").
 #pragma once
 
 #include <cstddef>
@@ -281,7 +286,8 @@ class LockTable {
   LockStatus init(void* region, std::size_t bytes, const Config& config,
                   Clock clock) noexcept;
   /// Attaches to a region formatted by init() (possibly by another process),
-  /// after validating magic, version, word size and geometry against `bytes`.
+  /// after validating magic, word size (word_size_mismatch), version and
+  /// geometry (bad_region) against `bytes` (region_too_small).
   LockStatus attach(void* region, std::size_t bytes, Clock clock) noexcept;
   /// Allocates a region once (the only allocation) and formats it.
   LockStatus create(const Config& config, Clock clock) noexcept;
@@ -290,7 +296,8 @@ class LockTable {
   /// a lease: a held session is `busy` at once. It waits (bounded) only for
   /// another thread that is a few stores into acquiring, taking over or
   /// extending the same key. Returns acquired (token, depth), busy (holder,
-  /// until), table_full, too_many_holders, invalid_argument, contended.
+  /// until), table_full, too_many_holders, invalid_argument, contended, and
+  /// with 32-bit words exhausted (tokens_max tokens were issued).
   /// Reentrancy is by owner id: give each concurrent request its own owner id
   /// (two requests sharing one would both get the session). An expired lease
   /// of another session in the window may be reclaimed to make room, even by

@@ -209,18 +209,21 @@ MapStatus format_table(const Mapping& mapping, const LockTable::Config& config, 
                        LockTable* table) noexcept;
 /// What sync_log() made durable.
 struct SyncResult {
-  MapStatus status = MapStatus::not_mapped;  ///< ok, or why the write-back failed
-  /// ok: every record whose TurnView::position is below it is on stable
-  /// storage, as is every exchange that committed before the call.
+  MapStatus status = MapStatus::not_mapped;  ///< ok, or why nothing was made durable
+  /// ok: the log's end when the call began (TurnLog::end_position). Every
+  /// turn whose append (or TurnWriter::finish) returned before the call, and
+  /// every exchange whose commit returned before it, lies below it and is on
+  /// stable storage. A record below it that was still being written when the
+  /// call began is not promised.
   std::uint64_t durable_position = 0;
 };
-/// Power-loss durability up to a watermark for a TurnLog on a file mapping:
-/// reads the log's end (TurnLog::end_position), then writes the whole
-/// mapping back (msync MS_SYNC) and returns that end as the durable position.
-/// Appends and commits may go on meanwhile; what they add after the end was
-/// read may or may not be written back by this call. `log` must be attached
-/// to `mapping` (invalid_argument when it has no region). A copy-on-write
-/// mapping has nothing to write back: ok, durable position 0.
+/// Power-loss durability up to a watermark for a TurnLog on a shared file
+/// mapping: reads the log's end, then writes the whole mapping back (msync
+/// MS_SYNC) and returns that end as the durable position (group commit:
+/// acknowledge a request once a later sync_log's position is past its
+/// turns). Appends and commits may go on meanwhile. invalid_argument when
+/// `log` is not attached to a region inside `mapping`, or the mapping is a
+/// copy-on-write view (nothing of it reaches the file).
 SyncResult sync_log(Mapping& mapping, const TurnLog& log) noexcept;
 
 /// Attaches `table` to the LockTable at `region`; the checks of attach_log().

@@ -9,7 +9,9 @@
 // only once every exchange before k has finished. Contracts T1-T10 are in
 // docs/DESIGN.md; where each is enforced is marked [Tn] below and in the code.
 //
-// ## Region layout (offsets only; every shared word a 64-bit atomic)
+// ## Region layout (offsets only; every shared word a 64-bit atomic, or 32-bit
+// with WEFT_WORD_BITS=32, where 64-bit values are kept as two halves written
+// under the word that publishes them: docs/EMBEDDED.md)
 //
 //   [ Header ][ ThreadSlot x thread_capacity ][ ExchangeSlot x thread_capacity x
 //     exchanges_per_thread ][ ReaderSlot x reader_slots ][ Segment x segment_count ]
@@ -20,13 +22,15 @@
 //   Record:        [ RecordHeader 64 B: state, thread id (2 words), ticket,
 //                    meta (index, role, flags, payload length), request id
 //                    (2 words), checksum ][ payload, padded to 8 bytes ]
-//   A *position* is sequence * segment_bytes + offset: it names a record for
-//   ever (a recycled segment gets a new sequence, so old positions fail).
+//   A *position* is sequence << 24 | record index (sequence << 10 | index with
+//   32-bit words): it names a record for ever (a recycled segment gets a new
+//   sequence, so old positions fail), and positions grow with the log.
 //
 // ## Append protocol
 //
 // A writer pins the current segment (writers + 1), reserves with ONE
-// fetch_add on its `fill`, writes header and payload, computes the checksum
+// fetch_add on its `fill` (with 32-bit words a compare-exchange that never
+// takes more than fits), writes header and payload, computes the checksum
 // and publishes with a release store of the record's state word: busy ->
 // written (pairing R1). The reservation that first crosses the segment's end
 // seals it (sealed_at = where it began) and opens the next segment; later
@@ -320,7 +324,9 @@ class TurnLog {
 
   /// Formats `region` (64-byte aligned) as an empty log and attaches to it.
   LogStatus init(void* region, std::size_t bytes, const Config& config, Clock clock) noexcept;
-  /// Attaches to a formatted region after validating magic, version and geometry.
+  /// Attaches to a formatted region after validating magic, word size
+  /// (word_size_mismatch: made by a build with the other WEFT_WORD_BITS),
+  /// version and geometry (bad_region), and size (region_too_small).
   LogStatus attach(void* region, std::size_t bytes, Clock clock) noexcept;
   /// Allocates the region once (the only allocation) and formats it.
   LogStatus create(const Config& config, Clock clock) noexcept;
@@ -329,7 +335,9 @@ class TurnLog {
   /// not be zero). `fence` is a fencing token (0 = none). Returns ok with a
   /// new ticket, duplicate with the existing ticket (same request id within
   /// the last W tickets), busy (reject_if_busy), too_many_in_flight,
-  /// thread_table_full, log_full never (begin writes no record).
+  /// thread_table_full, exhausted (the thread used tickets_max tickets),
+  /// invalid_argument (zero ids, bad policy, fence above fence_max),
+  /// contended (attempts_max retries); log_full never (begin writes no record).
   BeginResult begin_exchange(const Id& thread, const Id& request, BeginPolicy policy,
                              Token fence = 0) noexcept;
   /// Appends one turn (copied into the log). Any writes the caller made before
@@ -379,13 +387,16 @@ class TurnLog {
   LogStatus trim_thread(const Id& thread, std::uint64_t through_ticket) noexcept;
   /// The counters.
   [[nodiscard]] LogStats stats() const noexcept;
-  /// The log's end: every record that exists now has a TurnView::position
-  /// below it, and every later record will be at or above it (positions grow
-  /// with the log). What a durability watermark is measured in
-  /// (weft/mapping.h, sync_log). 0 before the first append or with no region.
+  /// The log's end: every record reserved so far (complete or still being
+  /// written) has a TurnView::position below it, and every later record will
+  /// be at or above it (positions grow with the log). What a durability
+  /// watermark is measured in (weft/mapping.h, sync_log). 0 before the first
+  /// append or with no region.
   [[nodiscard]] std::uint64_t end_position() const noexcept;
   /// True once init(), attach() or create() succeeded.
   [[nodiscard]] bool attached() const noexcept { return region_ != nullptr; }
+  /// The region the log is attached to (nullptr before init/attach/create).
+  [[nodiscard]] const void* region() const noexcept { return region_; }
   /// The clock the log reads.
   [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
 
