@@ -82,7 +82,8 @@ const char* const manual_tail = R"(DESCRIPTION
 
 EXIT STATUS
   0  done (verify: no violation)
-  1  verify found a violation (each is printed); recover dropped records
+  1  verify found a violation (each is printed); recover dropped records;
+     dump was given a thread the log does not know
   2  the file cannot be read as a TurnLog (missing, too small, no magic,
      wrong version, damaged header, truncated), or bad usage
 
@@ -261,6 +262,21 @@ std::string escaped(const unsigned char* p, std::size_t n) {
   return out;
 }
 
+// True when a thread slot of the log holds `thread`'s id.
+bool thread_known(OpenLog& o, const weft::Id& thread) {
+  weft::LogLayout layout;
+  void* region = o.map.mapping.data();
+  const std::size_t bytes = o.map.mapping.size();
+  if (weft::inspect_log(region, bytes, &layout) != weft::LogStatus::ok) return false;
+  for (std::uint32_t slot = 0; slot < layout.config.thread_capacity; slot++) {
+    weft::ThreadReport t;
+    if (weft::inspect_thread(region, bytes, slot, &t) == weft::LogStatus::ok && t.used && t.thread == thread) {
+      return true;
+    }
+  }
+  return false;
+}
+
 int dump(const std::string& path, const std::string& thread_text, bool json, std::size_t max_bytes) {
   OpenLog o;
   if (!open_log(path, o)) return exit_unreadable;
@@ -270,6 +286,11 @@ int dump(const std::string& path, const std::string& thread_text, bool json, std
   if (const weft::LogStatus st = history(o.log, thread, views, snap); st != weft::LogStatus::ok) {
     fmt::print(stderr, "weft: {}: cannot read thread {}: {}\n", path, hex_id(thread), weft::to_string(st));
     return exit_unreadable;
+  }
+  if (snap.size() == 0 && !thread_known(o, thread)) {
+    fmt::print(stderr, "weft: {}: no thread {} in this log (\"{}\" names no thread slot's id)\n", path,
+               hex_id(thread), thread_text);
+    return exit_violation;
   }
   for (std::size_t i = 0; i < snap.size(); i++) {
     const weft::TurnView& v = views[i];
