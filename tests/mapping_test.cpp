@@ -77,7 +77,7 @@ class MappingTest : public ::testing::Test {
     ASSERT_EQ(log.commit(b.exchange), LogStatus::ok);
   }
   static std::vector<std::string> history(TurnLog& log, const std::string& thread) {
-    std::vector<TurnView> views(64);
+    std::vector<TurnView> views(512);
     Snapshot snap;
     EXPECT_EQ(log.snapshot(id_from_string(thread), views.data(), views.size(), &snap), LogStatus::ok);
     std::vector<std::string> out;
@@ -402,7 +402,7 @@ TEST_F(MappingTest, attach_refuses_a_truncated_file) {
 }
 
 TEST_F(MappingTest, recovery_drops_only_the_record_whose_checksum_fails) {
-  make_log_file(path("log"), 3);
+  make_log_file(path("log"), 3);  // three exchanges of one turn each
   {
     MapResult m = open_file_mapping(path("log").c_str());
     ASSERT_EQ(m.status, MapStatus::ok);
@@ -423,6 +423,85 @@ TEST_F(MappingTest, recovery_drops_only_the_record_whose_checksum_fails) {
   TurnLog log;
   ASSERT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::ok);
   EXPECT_EQ(history(log, "t"), (std::vector<std::string>{"q0", "q2"}));
+  EXPECT_EQ(report.dropped_with_exchange, 0u);
+}
+
+// [T4] after recovery an exchange is whole or gone: a flipped bit in one
+// turn of a two-turn exchange drops its other turn too.
+TEST_F(MappingTest, recovery_drops_the_whole_exchange_of_a_damaged_turn) {
+  {
+    MapResult m = create_file_mapping(path("log").c_str(), TurnLog::region_bytes(small_config()));
+    ASSERT_EQ(m.status, MapStatus::ok);
+    TurnLog log;
+    ASSERT_EQ(format_log(m.mapping, small_config(), steady_clock(), &log), MapStatus::ok);
+    for (int i = 0; i < 3; i++) {
+      const BeginResult b = log.begin_exchange(id_from_string("t"), id_from_string("r" + std::to_string(i)),
+                                               BeginPolicy::queue);
+      ASSERT_EQ(b.status, LogStatus::ok);
+      const std::string q = "q" + std::to_string(i), a = "a" + std::to_string(i);
+      ASSERT_EQ(log.append(b.exchange, Role::user, q.data(), q.size()), LogStatus::ok);
+      ASSERT_EQ(log.append(b.exchange, Role::assistant, a.data(), a.size()), LogStatus::ok);
+      ASSERT_EQ(log.commit(b.exchange), LogStatus::ok);
+    }
+    TurnView views[8];
+    Snapshot snap;
+    ASSERT_EQ(log.snapshot(id_from_string("t"), views, 8, &snap), LogStatus::ok);
+    ASSERT_EQ(snap.size(), 6u);
+    const_cast<unsigned char*>(views[3].payload)[0] ^= 0x20;  // "a1" -> "A1"
+  }
+  MapResult m = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  RecoveryReport report;
+  ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
+  EXPECT_EQ(report.dropped_checksum, 1u);
+  EXPECT_EQ(report.dropped_with_exchange, 1u);
+  EXPECT_EQ(report.records_kept, 4u);
+  TurnLog log;
+  ASSERT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::ok);
+  EXPECT_EQ(history(log, "t"), (std::vector<std::string>{"q0", "a0", "q2", "a2"}));
+}
+
+// More damaged exchanges than one recovery pass gathers (64): every one goes
+// whole, none leaves half an exchange behind.
+TEST_F(MappingTest, recovery_drops_every_damaged_exchange_whole_beyond_one_pass) {
+  TurnLog::Config c = small_config();
+  c.segment_bytes = 64 * 1024;
+  c.segment_count = 4;
+  const int exchanges = 150;
+  {
+    MapResult m = create_file_mapping(path("log").c_str(), TurnLog::region_bytes(c));
+    ASSERT_EQ(m.status, MapStatus::ok);
+    TurnLog log;
+    ASSERT_EQ(format_log(m.mapping, c, steady_clock(), &log), MapStatus::ok);
+    for (int i = 0; i < exchanges; i++) {
+      const BeginResult b = log.begin_exchange(id_from_string("t"), id_from_string("r" + std::to_string(i)),
+                                               BeginPolicy::queue);
+      ASSERT_EQ(b.status, LogStatus::ok);
+      ASSERT_EQ(log.append(b.exchange, Role::user, "qq", 2), LogStatus::ok);
+      ASSERT_EQ(log.append(b.exchange, Role::assistant, "aa", 2), LogStatus::ok);
+      ASSERT_EQ(log.commit(b.exchange), LogStatus::ok);
+    }
+    std::vector<TurnView> views(2 * exchanges);
+    Snapshot snap;
+    ASSERT_EQ(log.snapshot(id_from_string("t"), views.data(), views.size(), &snap), LogStatus::ok);
+    ASSERT_EQ(snap.size(), 2u * exchanges);
+    for (int i = 0; i < exchanges; i += 2) const_cast<unsigned char*>(views[2 * i + 1].payload)[0] ^= 1;  // every other answer
+  }
+  MapResult m = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  RecoveryReport report;
+  ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
+  EXPECT_EQ(report.dropped_checksum, static_cast<std::uint64_t>(exchanges / 2));
+  EXPECT_EQ(report.dropped_with_exchange, static_cast<std::uint64_t>(exchanges / 2));
+  EXPECT_EQ(report.records_kept, static_cast<std::uint64_t>(exchanges));
+  TurnLog log;
+  ASSERT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::ok);
+  const std::vector<std::string> h = history(log, "t");
+  EXPECT_EQ(h.size(), static_cast<std::size_t>(exchanges));
+  for (std::size_t i = 0; i + 1 < h.size(); i += 2) {
+    EXPECT_EQ(h[i], "qq");
+    EXPECT_EQ(h[i + 1], "aa") << "half an exchange at " << i;
+  }
 }
 
 TEST_F(MappingTest, attach_refuses_inconsistent_geometry) {

@@ -1703,28 +1703,87 @@ LogStatus inspect_thread(void* region, std::size_t bytes, std::uint32_t slot, Th
 namespace {
 
 // One record of a ready segment: keep, drop (abort) or leave it.
-void recover_record(LogEngine& e, u64 seq, u64 j, RecoveryReport& out) {
+// Exchanges with a record whose checksum failed, gathered by one pass.
+struct Damaged {
+  static constexpr std::size_t max = 64;
+  struct Exchange {
+    Id thread;
+    u64 ticket;
+  } list[max];
+  std::size_t count = 0;
+  bool has(const Id& thread, u64 ticket) const {
+    for (std::size_t i = 0; i < count; i++) {  // bound: max
+      if (list[i].ticket == ticket && list[i].thread == thread) return true;
+    }
+    return false;
+  }
+};
+
+// Checks one record. `count` tallies what is kept (the first pass only).
+// Returns true when the record failed its checksum but `damaged` was full:
+// it is left as it is for the next pass.
+bool recover_record(LogEngine& e, u64 seq, u64 j, RecoveryReport& out, Damaged& damaged, bool count) {
   RecordHeader& r = e.record(seq, j);
   const u64 s = r.state.load(mo_acquire);
   const u64 kind = rec_kind(s);
   const auto drop = [&](u64& counter) {
     r.state.store(rec_state(rec_aborted, rec_payload_offset(s)), mo_release);
     counter++;
+    return false;
   };
-  out.records_scanned++;
+  if (count) out.records_scanned++;
   // Empty: a reservation that did not fit (the segment sealed), or a writer
   // that died before its first store; nobody reads or waits for it.
-  if (kind == rec_aborted || kind == rec_empty) return;
+  if (kind == rec_aborted || kind == rec_empty) return false;
   if (kind == rec_busy) return drop(out.dropped_torn);
   if ((kind != rec_written && kind != rec_committed) || !e.well_formed(seq, j, s)) return drop(out.dropped_malformed);
   const u32 length = static_cast<u32>(r.meta.load(mo_relaxed));
   if (checksum_of(r, e.payload(seq, rec_payload_offset(s)), length) != r.checksum.load(mo_relaxed)) {
+    const Id thread{r.thread_hi.load(mo_relaxed), r.thread_lo.load(mo_relaxed)};
+    const u64 ticket = r.ticket.load(mo_relaxed);
+    if (!damaged.has(thread, ticket)) {
+      if (damaged.count == Damaged::max) return true;
+      damaged.list[damaged.count++] = Damaged::Exchange{thread, ticket};
+    }
     return drop(out.dropped_checksum);
   }
-  if (kind == rec_committed) {
-    out.records_kept++;
-  } else {
-    out.written_unfinished++;
+  if (count) {
+    if (kind == rec_committed) {
+      out.records_kept++;
+    } else {
+      out.written_unfinished++;
+    }
+  }
+  return false;
+}
+
+// [T4] An exchange is visible whole or not at all: the other records of an
+// exchange that lost one to a failed checksum are dropped too.
+void drop_siblings(LogEngine& e, const Damaged& damaged, RecoveryReport& out) {
+  if (damaged.count == 0) return;
+  for (u64 i = 0; i < e.g.segment_count; i++) {  // bound: segment_count x records_per_segment
+    const SegmentHeader& seg = e.segment(i);
+    if (seg_state(seg.word.load(mo_acquire)) != seg_ready) continue;
+    const u64 records = std::min<u64>(seg.fill.load(mo_acquire) >> fill_shift, e.g.records_per_segment);
+    for (u64 j = 0; j < records; j++) {
+      RecordHeader& r = e.record(i, j);
+      const u64 s = r.state.load(mo_acquire);
+      const u64 kind = rec_kind(s);
+      if (kind != rec_committed && kind != rec_written) continue;
+      if (!damaged.has(Id{r.thread_hi.load(mo_relaxed), r.thread_lo.load(mo_relaxed)}, r.ticket.load(mo_relaxed))) {
+        continue;
+      }
+      const u32 length = static_cast<u32>(r.meta.load(mo_relaxed));
+      const bool intact = checksum_of(r, e.payload(i, rec_payload_offset(s)), length) == r.checksum.load(mo_relaxed);
+      r.state.store(rec_state(rec_aborted, rec_payload_offset(s)), mo_release);
+      if (!intact) {  // damaged itself, left by a full pass: not counted as kept
+        out.dropped_checksum++;
+        continue;
+      }
+      out.dropped_with_exchange++;
+      u64& kept = kind == rec_committed ? out.records_kept : out.written_unfinished;
+      if (kept > 0) kept--;
+    }
   }
 }
 
@@ -1782,12 +1841,24 @@ LogStatus recover_log(void* region, std::size_t bytes, RecoveryReport* out) noex
   LogEngine e(static_cast<unsigned char*>(region), Clock{&inspection_clock, nullptr});
   *out = RecoveryReport{};
   for (u64 i = 0; i < e.g.segment_count; i++) recover_segment_word(e, i, *out);  // bound: segment_count
-  for (u64 i = 0; i < e.g.segment_count; i++) {
-    const SegmentHeader& seg = e.segment(i);
-    if (seg_state(seg.word.load(mo_acquire)) != seg_ready) continue;
-    out->segments_scanned++;
-    const u64 records = std::min<u64>(seg.fill.load(mo_acquire) >> fill_shift, e.g.records_per_segment);
-    for (u64 j = 0; j < records; j++) recover_record(e, i, j, *out);  // bound: records_per_segment
+  // Passes over the records: the first tallies them; each pass drops up to
+  // Damaged::max damaged exchanges whole. Bound: a pass that leaves a record
+  // for the next one has dropped Damaged::max records, so at most
+  // records / Damaged::max + 1 passes.
+  for (bool first = true;; first = false) {
+    Damaged damaged;
+    bool left = false;
+    for (u64 i = 0; i < e.g.segment_count; i++) {
+      const SegmentHeader& seg = e.segment(i);
+      if (seg_state(seg.word.load(mo_acquire)) != seg_ready) continue;
+      if (first) out->segments_scanned++;
+      const u64 records = std::min<u64>(seg.fill.load(mo_acquire) >> fill_shift, e.g.records_per_segment);
+      for (u64 j = 0; j < records; j++) {  // bound: records_per_segment
+        if (recover_record(e, i, j, *out, damaged, first)) left = true;
+      }
+    }
+    drop_siblings(e, damaged, *out);
+    if (!left) break;
   }
   for (u64 i = 0; i < e.g.readers; i++) {  // bound: reader_slots
     if (e.reader_at(i).pin.load(mo_acquire) != 0) {

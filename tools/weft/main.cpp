@@ -470,14 +470,16 @@ int recover(const std::string& path) {
   }
   fmt::print("recover: {} segments, {} records scanned; kept {} committed records\n", r.segments_scanned,
              r.records_scanned, r.records_kept);
-  fmt::print("recover: dropped {} records: {} checksum, {} malformed, {} torn (busy, writer died)\n",
-             r.dropped_checksum + r.dropped_malformed + r.dropped_torn, r.dropped_checksum, r.dropped_malformed,
-             r.dropped_torn);
+  fmt::print("recover: dropped {} records: {} checksum, {} malformed, {} torn (busy, writer died), {} with their "
+             "exchange (an exchange is whole or gone)\n",
+             r.dropped_checksum + r.dropped_malformed + r.dropped_torn + r.dropped_with_exchange, r.dropped_checksum,
+             r.dropped_malformed, r.dropped_torn, r.dropped_with_exchange);
   fmt::print("recover: {} records of unfinished exchanges left to expire; cleared {} writer pins, {} reader pins; "
              "repaired {} segments, {} thread slots, {} exchange slots\n",
              r.written_unfinished, r.writer_pins_cleared, r.reader_pins_cleared, r.segments_repaired,
              r.threads_repaired, r.exchanges_repaired);
-  return r.dropped_checksum + r.dropped_malformed + r.dropped_torn == 0 ? exit_ok : exit_violation;
+  return r.dropped_checksum + r.dropped_malformed + r.dropped_torn + r.dropped_with_exchange == 0 ? exit_ok
+                                                                                               : exit_violation;
 }
 
 }  // namespace

@@ -14,6 +14,8 @@
 //   malformed (state, role, index, bounds)    aborted (dropped: malformed)
 //   busy (its writer died mid-turn)           aborted (dropped: torn)
 //   written (its exchange not finished)       left: the exchange expires (T10) or finishes
+// and the other records of an exchange that lost one to its checksum are
+// aborted too (dropped: with exchange), so an exchange is whole or gone (T4);
 // and then: every segment's writer pin and every reader slot's pin is
 // cleared (their owners are gone); a segment left `preparing` or
 // `recycling` is put back; a thread slot left `claiming` is freed (nobody
@@ -37,6 +39,9 @@ struct RecoveryReport {
   std::uint64_t dropped_checksum = 0;     ///< committed or written records whose checksum failed
   std::uint64_t dropped_malformed = 0;    ///< records no reader may show (state, role, index, bounds)
   std::uint64_t dropped_torn = 0;         ///< busy records: their writers died mid-turn
+  /// intact records of an exchange that lost a record to its checksum: an
+  /// exchange stays whole or goes (T4)
+  std::uint64_t dropped_with_exchange = 0;
   std::uint64_t written_unfinished = 0;   ///< published records of exchanges not finished (left to expiry)
   std::uint64_t writer_pins_cleared = 0;  ///< segment writer pins of dead appenders
   std::uint64_t reader_pins_cleared = 0;  ///< reader slots of dead readers
