@@ -56,13 +56,15 @@ namespace {
 // Process configuration, not a shared word of a weft structure: a plain
 // std::atomic in every seam (a simulator scheduling point here would be
 // noise), relaxed because it orders nothing else.
-std::atomic<std::uint8_t> configured_mode{static_cast<std::uint8_t>(Mode::dispatch)};
-static_assert(std::atomic<std::uint8_t>::is_always_lock_free, "weft: the scan mode must be lock-free on every target");
+// A 32-bit word: 1-byte atomics are not lock-free on every target (riscv64
+// gcc routes them through libatomic).
+std::atomic<std::uint32_t> configured_mode{static_cast<std::uint32_t>(Mode::dispatch)};
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free, "weft: the scan mode must be lock-free on every target");
 
 #if defined(WEFT_HAVE_HIGHWAY)
 bool use_vectors() noexcept {
   return configured_mode.load(std::memory_order_relaxed) ==
-         static_cast<std::uint8_t>(Mode::dispatch);
+         static_cast<std::uint32_t>(Mode::dispatch);
 }
 
 // The gathering kernels (scalable targets) compute block offsets with
@@ -74,7 +76,7 @@ constexpr std::size_t vector_block_words_max = 0xFFFFFFFFu;
 
 void set_mode(Mode mode) noexcept {
   assert(mode == Mode::dispatch || mode == Mode::scalar);
-  configured_mode.store(static_cast<std::uint8_t>(mode), std::memory_order_relaxed);
+  configured_mode.store(static_cast<std::uint32_t>(mode), std::memory_order_relaxed);
 }
 
 Mode mode() noexcept {
