@@ -265,9 +265,15 @@ class LockTable {
   /// Required alignment of a region (slots are cache lines).
   static constexpr std::size_t region_alignment = 64;
 
+  /// A table with no region yet: every call answers not_initialized until
+  /// init(), attach() or create() succeeds.
   LockTable() noexcept = default;
+  /// Frees the region if create() allocated it; a region given to init() or
+  /// attach() is the caller's and stays as it is (other views keep using it).
   ~LockTable();
+  /// Not copyable: the object is a view of one region.
   LockTable(const LockTable&) = delete;
+  /// Not copyable: the object is a view of one region.
   LockTable& operator=(const LockTable&) = delete;
 
   /// Bytes of the region header (three cache lines).

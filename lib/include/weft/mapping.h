@@ -115,11 +115,18 @@ struct MapOptions {
 /// Mapping maps nothing.
 class Mapping {
  public:
+  /// A Mapping that maps nothing (mapped() is false).
   Mapping() noexcept = default;
+  /// Unmaps the range (structures attached to it must be gone first).
   ~Mapping() { unmap(); }
+  /// Takes over `other`'s range at the same address; `other` maps nothing.
   Mapping(Mapping&& other) noexcept;
+  /// Unmaps this Mapping's range, then takes over `other`'s (same address);
+  /// `other` maps nothing afterwards.
   Mapping& operator=(Mapping&& other) noexcept;
+  /// Not copyable: a range has one owner.
   Mapping(const Mapping&) = delete;
+  /// Not copyable: a range has one owner.
   Mapping& operator=(const Mapping&) = delete;
 
   /// The first byte (page aligned, so region_alignment aligned), or null.

@@ -189,11 +189,17 @@ class TurnLog;
 /// valid until then. Move-only.
 class Snapshot {
  public:
+  /// An empty snapshot (pins nothing; size() 0).
   Snapshot() noexcept = default;
+  /// Releases the pin (release()).
   ~Snapshot() { release(); }
+  /// Takes over `other`'s pin; `other` pins nothing afterwards.
   Snapshot(Snapshot&& other) noexcept;
+  /// Releases this snapshot's pin, then takes over `other`'s.
   Snapshot& operator=(Snapshot&& other) noexcept;
+  /// Not copyable: a pin has one owner.
   Snapshot(const Snapshot&) = delete;
+  /// Not copyable: a pin has one owner.
   Snapshot& operator=(const Snapshot&) = delete;
 
   /// Unpins (idempotent).
@@ -216,11 +222,18 @@ class Snapshot {
 /// writer aborts its record when destroyed.
 class TurnWriter {
  public:
+  /// A writer with no turn (every call says invalid_argument until
+  /// TurnLog::begin_turn() gives it one).
   TurnWriter() noexcept = default;
+  /// An unfinished turn is dropped: its record is aborted and never shown.
   ~TurnWriter();
+  /// Takes over `other`'s turn; `other` has none afterwards.
   TurnWriter(TurnWriter&& other) noexcept;
+  /// Drops this writer's unfinished turn, then takes over `other`'s.
   TurnWriter& operator=(TurnWriter&& other) noexcept;
+  /// Not copyable: a turn has one writer.
   TurnWriter(const TurnWriter&) = delete;
+  /// Not copyable: a turn has one writer.
   TurnWriter& operator=(const TurnWriter&) = delete;
 
   /// Appends `bytes` to the turn; payload_too_large past the reservation.
@@ -312,9 +325,16 @@ class TurnLog {
   /// 32-bit words (what a 32-bit LockTable issues); larger is invalid_argument.
   static constexpr std::uint64_t fence_max = WEFT_WORD_BITS == 32 ? 0xFFFFFFFFull : ~0ull;
 
+  /// A log with no region yet: every call answers not_initialized until
+  /// init(), attach() or create() succeeds.
   TurnLog() noexcept = default;
+  /// Frees the region if create() allocated it; a region given to init() or
+  /// attach() is the caller's and stays as it is (other views keep using it).
+  /// Snapshots and writers of this log must be gone first.
   ~TurnLog();
+  /// Not copyable: the object is a view of one region.
   TurnLog(const TurnLog&) = delete;
+  /// Not copyable: the object is a view of one region.
   TurnLog& operator=(const TurnLog&) = delete;
 
   /// Bytes a region needs for `config` (0 if the geometry is invalid).
