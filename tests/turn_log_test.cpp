@@ -487,6 +487,28 @@ TEST(TurnLogRegion, a_geometry_beyond_the_address_space_is_refused_not_wrapped) 
   EXPECT_EQ(forged.attach(region, bytes, clock.clock()), LogStatus::bad_region);
 }
 
+// [T9] a streamed turn of an exchange that a newer fence ended says
+// stale_fence, as every other call on that exchange does (it said expired).
+TEST_F(TurnLogTest, a_streamed_turn_of_a_fenced_out_exchange_says_stale_fence) {
+  const BeginResult old = log.begin_exchange(tid("doc"), tid("old"), BeginPolicy::queue, 5);
+  ASSERT_EQ(old.status, LogStatus::ok);
+  TurnWriter w;
+  ASSERT_EQ(log.begin_turn(old.exchange, Role::assistant, 16, &w), LogStatus::ok);
+  const BeginResult newer = log.begin_exchange(tid("doc"), tid("new"), BeginPolicy::queue, 6);
+  ASSERT_EQ(newer.status, LogStatus::ok);
+  ASSERT_EQ(w.write("late", 4), LogStatus::ok);
+  EXPECT_EQ(w.finish(), LogStatus::stale_fence);
+  EXPECT_EQ(log.append(old.exchange, Role::user, "x", 1), LogStatus::stale_fence);
+  EXPECT_EQ(log.commit(old.exchange), LogStatus::stale_fence);
+  // An exchange its owner aborted says finished, not expired.
+  const BeginResult third = log.begin_exchange(tid("doc"), tid("third"), BeginPolicy::queue, 7);
+  ASSERT_EQ(third.status, LogStatus::ok);
+  TurnWriter v;
+  ASSERT_EQ(log.begin_turn(third.exchange, Role::assistant, 16, &v), LogStatus::ok);
+  ASSERT_EQ(log.abort(third.exchange), LogStatus::ok);
+  EXPECT_EQ(v.finish(), LogStatus::finished);
+}
+
 TEST_F(TurnLogTest, for_each_committed_visits_visible_records_in_log_order) {
   const auto x1 = begin("a", "r1");
   const auto x2 = begin("b", "r1");

@@ -464,6 +464,22 @@ struct LogEngine {
   }
 
   // Records progress of an open exchange (its timeout restarts from `now`).
+  // Why exchange `ticket` of thread `thread_index` no longer takes turns:
+  // expired (T10), stale_fence (a newer fence began: T9) or finished
+  // (committed, aborted, or long gone: its slot went to a later ticket).
+  LogStatus ended(u64 thread_index, u64 ticket) {
+    ExchangeSlot& x = exchange_at(thread_index, ticket);
+    const u64 s = x.state.load(mo_acquire);
+    if (ex_ticket(s) != ticket) return LogStatus::finished;
+    if (ex_phase(s) == ph_expiring || ex_phase(s) == ph_expired) return LogStatus::expired;
+    const u64 fence = x.fence.load(mo_relaxed);
+    if ((ex_phase(s) == ph_aborting || ex_phase(s) == ph_aborted) && fence != 0 &&
+        fence < thread_at(thread_index).max_fence.load(mo_acquire)) {
+      return LogStatus::stale_fence;
+    }
+    return LogStatus::finished;
+  }
+
   void touch(u64 thread_index, u64 ticket, u64 now) {
     ExchangeSlot& x = exchange_at(thread_index, ticket);
     const u64 s = x.state.load(mo_acquire);
@@ -912,23 +928,24 @@ LogStatus TurnWriter::finish() noexcept {
       rec_kind(s) == rec_busy &&
       r.state.compare_exchange_strong(s, rec_state(rec_written, rec_payload_offset(s)), mo_acq_rel);  // R1
   log_ = nullptr;
-  LogStatus result = published ? LogStatus::ok : LogStatus::expired;  // expired while writing
+  LogStatus result = LogStatus::ok;
+  u64 ti = 0;
+  bool full = false;
+  if (!published) {  // the exchange ended while this turn was written (its decider aborted the record)
+    result = e.find_thread(exchange_.thread, false, ti, full) ? e.ended(ti, exchange_.ticket) : LogStatus::expired;
+  }
   WEFT_RACE_POINT("turn_log.append.published");
   // The exchange may have finished while this turn was being written: a
   // commit that came first did not publish it, so drop it and say so. The
   // segment stays pinned until then: once unpinned, a finished exchange's
   // segment may be recycled and this record reused by another exchange's turn.
-  u64 ti = 0;
-  bool full = false;
   if (published && e.find_thread(exchange_.thread, false, ti, full)) {
     const u64 xs = e.exchange_at(ti, exchange_.ticket).state.load(mo_acquire);
     if (ex_ticket(xs) != exchange_.ticket || ex_phase(xs) != ph_open) {
       W written = r.state.load(mo_acquire);
       if (rec_kind(written) == rec_written &&
           r.state.compare_exchange_strong(written, rec_state(rec_aborted, rec_payload_offset(written)), mo_acq_rel)) {
-        const bool expired = ex_ticket(xs) == exchange_.ticket &&
-                             (ex_phase(xs) == ph_expiring || ex_phase(xs) == ph_expired);
-        result = expired ? LogStatus::expired : LogStatus::finished;
+        result = e.ended(ti, exchange_.ticket);
       }
     }
   }
@@ -1270,9 +1287,7 @@ LogStatus TurnLog::begin_turn(const ExchangeRef& exchange, Role role, std::size_
     W busy = rec.state.load(mo_relaxed);
     rec.state.compare_exchange_strong(busy, rec_state(rec_aborted, r.offset), mo_acq_rel);
     e.segment(r.seq).writers.fetch_sub(1, mo_release);
-    const bool expired = ex_ticket(now_state) == exchange.ticket &&
-                         (ex_phase(now_state) == ph_expiring || ex_phase(now_state) == ph_expired);
-    return expired ? LogStatus::expired : LogStatus::finished;
+    return e.ended(ti, exchange.ticket);
   }
   rec.meta.store(make_meta(static_cast<u32>(index), role, flags, 0), mo_relaxed);
   rec.request_hi.store(x.request_hi.load(mo_relaxed), mo_relaxed);

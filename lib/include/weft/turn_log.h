@@ -238,7 +238,10 @@ class TurnWriter {
 
   /// Appends `bytes` to the turn; payload_too_large past the reservation.
   LogStatus write(const void* bytes, std::size_t length) noexcept;
-  /// Publishes the turn with the bytes written so far.
+  /// Publishes the turn with the bytes written so far: ok, or (the turn is
+  /// dropped, never shown) expired, stale_fence (a newer fence ended the
+  /// exchange) or finished (it was committed or aborted meanwhile);
+  /// invalid_argument with no turn.
   LogStatus finish() noexcept;
   /// Bytes written so far.
   [[nodiscard]] std::size_t written() const noexcept { return written_; }
