@@ -16,19 +16,13 @@
 #   bash ci/cortex-m4.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. ci/lib.sh
 bash ci/deps.sh >/dev/null
 missing=()
 command -v arm-none-eabi-g++ >/dev/null || missing+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
 [ -e /usr/lib/arm-none-eabi/lib/thumb/v7e-m+fp/hard/libstdc++_nano.a ] || missing+=(libstdc++-arm-none-eabi-newlib)
 command -v qemu-system-arm >/dev/null || missing+=(qemu-system-arm)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "cortex-m4: installing ${missing[*]}"
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+apt_install cortex-m4 "${missing[@]}"
 echo "cortex-m4: $(arm-none-eabi-g++ --version | head -1)"
 passed=0
 failed=0

@@ -21,14 +21,7 @@ for t in "${targets[@]}"; do
   command -v "$triple-g++" >/dev/null || missing+=("g++-$triple")
 done
 command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "cross: installing ${missing[*]}"
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+apt_install cross "${missing[@]}"
 
 passed=0
 failed=0

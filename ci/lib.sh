@@ -27,3 +27,15 @@ libfuzzer_options() {
 libfuzzer_stat() {
   grep -oE "stat::$2: *[0-9]+" "$1" | grep -oE '[0-9]+$' | tail -1 || true
 }
+
+# apt_install WHO PACKAGES...: installs the Debian packages (none given:
+# nothing), as root or through sudo, saying so under the name WHO.
+apt_install() {
+  local who=$1 sudo=""
+  shift
+  if [ $# -eq 0 ]; then return 0; fi
+  echo "$who: installing $*"
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}

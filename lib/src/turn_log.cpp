@@ -291,6 +291,11 @@ struct LogEngine {
     return r.ticket.load(mo_relaxed) == ticket && r.thread_hi.load(mo_relaxed) == thread.hi &&
            r.thread_lo.load(mo_relaxed) == thread.lo;
   }
+  // Records a segment holds (reservations that fit; the fill word counts
+  // the ones that did not too).
+  u64 record_count(const SegmentHeader& seg) const {
+    return std::min<u64>(seg.fill.load(mo_acquire) >> fill_shift, g.records_per_segment);
+  }
   unsigned char* payload(u64 seq, u64 offset) {
     return segment_base(seq) + 64 + g.records_per_segment * 64 + offset;
   }
@@ -468,8 +473,11 @@ struct LogEngine {
   // expired (T10), stale_fence (a newer fence began: T9) or finished
   // (committed, aborted, or long gone: its slot went to a later ticket).
   LogStatus ended(u64 thread_index, u64 ticket) {
+    return ended(thread_index, ticket, exchange_at(thread_index, ticket).state.load(mo_acquire));
+  }
+  // The same, judged from a state word `s` of the exchange slot already loaded.
+  LogStatus ended(u64 thread_index, u64 ticket, u64 s) {
     ExchangeSlot& x = exchange_at(thread_index, ticket);
-    const u64 s = x.state.load(mo_acquire);
     if (ex_ticket(s) != ticket) return LogStatus::finished;
     if (ex_phase(s) == ph_expiring || ex_phase(s) == ph_expired) return LogStatus::expired;
     const u64 fence = x.fence.load(mo_relaxed);
@@ -554,7 +562,7 @@ struct LogEngine {
       return Recycle::refused;
     };
     if (seg.writers.load(mo_seq_cst) != 0) return restore();  // R5
-    const u64 records = std::min<u64>(seg.fill.load(mo_acquire) >> fill_shift, g.records_per_segment);
+    const u64 records = record_count(seg);
     // Every record's exchange must have finished (ticket <= its thread's
     // watermark): an open exchange's records never leave [T8]. A segment's
     // records belong to few threads: a small cache keeps each thread's slot
@@ -763,7 +771,7 @@ struct LogEngine {
     for (u64 seq = from; seq != 0 && seq <= cur; seq++) {
       SegmentHeader& seg = segment(seq);
       if (seg_seq(seg.word.load(mo_acquire)) != seq) continue;
-      const u64 records = std::min<u64>(seg.fill.load(mo_acquire) >> fill_shift, g.records_per_segment);
+      const u64 records = record_count(seg);
       for (u64 j = 0; j < records; j++) {
         RecordHeader& r = record(seq, j);
         const u64 s = r.state.load(mo_acquire);  // R1
@@ -1207,17 +1215,8 @@ LogStatus open_exchange(LogEngine& e, const ExchangeRef& ref, u64& ti, u64& stat
   if (ex_ticket(state) != ref.ticket) {
     return ex_ticket(state) > ref.ticket ? LogStatus::finished : LogStatus::unknown_exchange;
   }
-  if (ex_phase(state) == ph_expiring || ex_phase(state) == ph_expired) return LogStatus::expired;
-  if (ex_phase(state) != ph_open) {
-    // Aborted because a newer fencing token began on the thread [T9].
-    const u64 fence = e.exchange_at(ti, ref.ticket).fence.load(mo_relaxed);
-    if ((ex_phase(state) == ph_aborting || ex_phase(state) == ph_aborted) && fence != 0 &&
-        fence < e.thread_at(ti).max_fence.load(mo_acquire)) {
-      return LogStatus::stale_fence;
-    }
-    return LogStatus::finished;
-  }
-  return LogStatus::ok;
+  // Not open: expired, aborted by a newer fence [T9], or finished.
+  return ex_phase(state) == ph_open ? LogStatus::ok : e.ended(ti, ref.ticket, state);
 }
 
 }  // namespace
@@ -1511,7 +1510,7 @@ LogStatus TurnLog::for_each_committed(bool (*visit)(void* context, const TurnVie
   for (u64 seq = from; go_on && seq != 0 && seq <= cur; seq++) {
     SegmentHeader& seg = e.segment(seq);
     if (seg_seq(seg.word.load(mo_acquire)) != seq) continue;
-    const u64 records = std::min<u64>(seg.fill.load(mo_acquire) >> fill_shift, e.g.records_per_segment);
+    const u64 records = e.record_count(seg);
     for (u64 j = 0; go_on && j < records; j++) {
       RecordHeader& r = e.record(seq, j);
       const u64 s = r.state.load(mo_acquire);  // R1
@@ -1566,7 +1565,7 @@ std::uint64_t TurnLog::end_position() const noexcept {
   if (cur == 0) return 0;
   // A reservation happens before its record's state is written, and the
   // segment's fill counts it: (current, filled records) is past every record.
-  const u64 filled = std::min<u64>(e.segment(cur).fill.load(mo_acquire) >> fill_shift, e.g.records_per_segment);
+  const u64 filled = e.record_count(e.segment(cur));
   return LogEngine::position(cur, filled);
 }
 
@@ -1779,7 +1778,7 @@ void drop_siblings(LogEngine& e, const Damaged& damaged, RecoveryReport& out) {
   for (u64 i = 0; i < e.g.segment_count; i++) {  // bound: segment_count x records_per_segment
     const SegmentHeader& seg = e.segment(i);
     if (seg_state(seg.word.load(mo_acquire)) != seg_ready) continue;
-    const u64 records = std::min<u64>(seg.fill.load(mo_acquire) >> fill_shift, e.g.records_per_segment);
+    const u64 records = e.record_count(seg);
     for (u64 j = 0; j < records; j++) {
       RecordHeader& r = e.record(i, j);
       const u64 s = r.state.load(mo_acquire);
@@ -1867,7 +1866,7 @@ LogStatus recover_log(void* region, std::size_t bytes, RecoveryReport* out) noex
       const SegmentHeader& seg = e.segment(i);
       if (seg_state(seg.word.load(mo_acquire)) != seg_ready) continue;
       if (first) out->segments_scanned++;
-      const u64 records = std::min<u64>(seg.fill.load(mo_acquire) >> fill_shift, e.g.records_per_segment);
+      const u64 records = e.record_count(seg);
       for (u64 j = 0; j < records; j++) {  // bound: records_per_segment
         if (recover_record(e, i, j, *out, damaged, first)) left = true;
       }
