@@ -531,7 +531,7 @@ TEST_F(TurnLogTest, for_each_committed_visits_visible_records_in_log_order) {
 }
 
 TEST(TurnLogStatus, every_status_has_a_name) {
-  for (int s = 0; s <= static_cast<int>(LogStatus::word_size_mismatch); s++) {
+  for (int s = 0; s <= static_cast<int>(LogStatus::too_many_processes); s++) {
     EXPECT_STRNE(to_string(static_cast<LogStatus>(s)), "unknown") << s;
   }
 }

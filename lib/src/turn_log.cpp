@@ -104,8 +104,33 @@ constexpr int position_shift = word32 ? 10 : 24;
 static_assert(TurnLog::sequences_max == (detail::word_max >> position_shift),
               "a sequence fits a position word");
 
-// Thread slot state.
+// Thread slot state. A claim carries its claimer's process slot:
+// th_claiming | process << 2 (reaped when that process is dead).
 enum ThreadState : W { th_empty = 0, th_claiming = 1, th_ready = 2 };
+constexpr W th_claim(u64 process) { return static_cast<W>(process << 2 | th_claiming); }
+constexpr bool th_is_claim(u64 s) { return (s & 3) == th_claiming; }
+constexpr u64 th_claimer(u64 s) { return s >> 2; }
+
+// Reader pin: oldest sequence << 10 | process slot of the reader (0: free).
+constexpr int pin_shift = 10;
+static_assert(TurnLog::process_slots_max == 1u << pin_shift, "a process slot fits a reader pin");
+static_assert(TurnLog::sequences_max <= (detail::word_max >> pin_shift), "a sequence fits a reader pin");
+constexpr W pin_word(u64 seq, u64 process) { return static_cast<W>(seq << pin_shift | process); }
+constexpr u64 pin_seq(u64 w) { return w >> pin_shift; }
+constexpr u64 pin_process(u64 w) { return w & ((u64{1} << pin_shift) - 1); }
+
+// Process slot state: generation << 12 | reaper << 2 | phase. The reaper is
+// the slot of the process reaping this one (phase proc_reaping).
+enum ProcessPhase : W { proc_free = 0, proc_joining = 1, proc_live = 2, proc_reaping = 3 };
+constexpr W proc_word(u64 generation, u64 reaper, u64 phase) {
+  return static_cast<W>(generation << 12 | reaper << 2 | phase);
+}
+constexpr u64 proc_phase(u64 w) { return w & 3; }
+constexpr u64 proc_reaper(u64 w) { return (w >> 2) & 0x3FF; }
+constexpr u64 proc_generation(u64 w) { return w >> 12; }
+// Generations wrap (20 bits with 32-bit words); they only tell one holder
+// of a slot from the next for the CAS that ends a reap.
+constexpr u64 proc_next_generation(u64 w) { return (proc_generation(w) + 1) & (detail::word_max >> 12); }
 
 // Exchange turn counter: ticket << 8 | turns, so an appender that lost its
 // slot (the exchange finished and the slot went to ticket + W) cannot count
@@ -134,6 +159,7 @@ struct alignas(64) Header {
   Wide retention;
   Wide region_bytes;
   Wide records_per_segment;
+  Wide process_slots;
   alignas(64) weft::atomic<W> current;  // sequence of the segment taking appends (0: none yet)
   alignas(64) weft::atomic<W> head;     // oldest retained sequence
   alignas(64) weft::atomic<W> counters[13];
@@ -164,17 +190,25 @@ struct alignas(64) ExchangeSlot {
 #endif
   weft::atomic<W> turns;
   weft::atomic<W> positions[TurnLog::turns_per_exchange_max];
+  weft::atomic<W> claimer;  // process slot + 1 of the begin claiming this slot (0: none)
 };
+static_assert(sizeof(ExchangeSlot) == 128, "an exchange slot is two cache lines");
 
 struct alignas(64) ReaderSlot {
-  weft::atomic<W> pin;  // 0: free; else the oldest sequence the reader may read
+  weft::atomic<W> pin;  // 0: free; else pin_word(oldest sequence the reader may read, its process)
+};
+
+struct alignas(64) ProcessSlot {
+  weft::atomic<W> state;  // proc_word(generation, reaper, phase)
+  Wide identity;          // Liveness::identity of the holder (written while joining)
 };
 
 struct alignas(64) SegmentHeader {
   weft::atomic<W> word;
   weft::atomic<W> fill;
   weft::atomic<W> sealed;
-  weft::atomic<W> writers;
+  weft::atomic<W> writers;  // pins of appends in progress by handles of process slot 0
+  weft::atomic<W> transit;  // process slot + 1 of whoever prepares or recycles it (0: none)
 };
 static_assert(sizeof(SegmentHeader) == 64, "segment header is one cache line");
 static_assert(weft::TurnLog::region_alignment == weft::detail::region_alignment, "one alignment for every region");
@@ -196,10 +230,22 @@ constexpr u64 round_up(u64 n, u64 to) { return (n + to - 1) / to * to; }
 // Where everything is, computed from the geometry.
 struct Geometry {
   u64 segment_bytes = 0, segment_count = 0, thread_capacity = 0, window = 0, readers = 0;
+  u64 processes = 1;
   u64 records_per_segment = 0, payload_area = 0;
   // Offsets in 64 bits: on 32-bit targets a geometry may describe more than
   // the address space, which make() refuses before anything is cut to size_t.
-  u64 threads_at = 0, exchanges_at = 0, readers_at = 0, segments_at = 0, total = 0;
+  u64 threads_at = 0, exchanges_at = 0, readers_at = 0, processes_at = 0, pins_at = 0, segments_at = 0,
+      total = 0;
+
+  // The offsets from the counts above.
+  void place() {
+    threads_at = sizeof(Header);
+    exchanges_at = threads_at + thread_capacity * sizeof(ThreadSlot);
+    readers_at = exchanges_at + thread_capacity * window * sizeof(ExchangeSlot);
+    processes_at = readers_at + readers * sizeof(ReaderSlot);
+    pins_at = processes_at + (processes - 1) * sizeof(ProcessSlot);
+    segments_at = round_up(pins_at + segment_count * (processes - 1) * sizeof(W), 64);
+  }
 
   static bool make(const TurnLog::Config& c, Geometry& g) {
     if (c.segment_bytes < 256 || c.segment_bytes % 64 != 0 || c.segment_count < 2 ||
@@ -207,7 +253,8 @@ struct Geometry {
         c.thread_capacity == 0 || c.reader_slots == 0 || c.exchanges_per_thread < 2 ||
         c.exchanges_per_thread > 1024 ||
         (c.exchanges_per_thread & (c.exchanges_per_thread - 1)) != 0 ||
-        c.exchange_timeout_ns == 0 ||
+        c.exchange_timeout_ns == 0 || c.process_slots == 0 ||
+        c.process_slots > TurnLog::process_slots_max ||
         (c.retention != TurnLog::Retention::keep_all &&
          c.retention != TurnLog::Retention::recycle_oldest)) {
       return false;
@@ -217,12 +264,10 @@ struct Geometry {
     g.thread_capacity = c.thread_capacity;
     g.window = c.exchanges_per_thread;
     g.readers = c.reader_slots;
+    g.processes = c.process_slots;
     g.records_per_segment = std::max<u64>(1, (c.segment_bytes - 64) / 256);
     g.payload_area = c.segment_bytes - 64 - g.records_per_segment * 64;
-    g.threads_at = sizeof(Header);
-    g.exchanges_at = g.threads_at + g.thread_capacity * sizeof(ThreadSlot);
-    g.readers_at = g.exchanges_at + g.thread_capacity * g.window * sizeof(ExchangeSlot);
-    g.segments_at = round_up(g.readers_at + g.readers * sizeof(ReaderSlot), 64);
+    g.place();
     g.total = g.segments_at + g.segment_count * g.segment_bytes;
     if (g.total > SIZE_MAX) return false;  // 32-bit targets: more than the address space
     return g.payload_area >= 64;
@@ -262,12 +307,15 @@ struct LogEngine {
     g.thread_capacity = header.thread_capacity.load(mo_relaxed);
     g.window = header.exchanges_per_thread.load(mo_relaxed);
     g.readers = header.reader_slots.load(mo_relaxed);
+    g.processes = header.process_slots.load(mo_relaxed);
     g.records_per_segment = header.records_per_segment.load(mo_relaxed);
     g.payload_area = g.segment_bytes - 64 - g.records_per_segment * 64;
-    g.threads_at = sizeof(Header);
-    g.exchanges_at = g.threads_at + g.thread_capacity * sizeof(ThreadSlot);
-    g.readers_at = g.exchanges_at + g.thread_capacity * g.window * sizeof(ExchangeSlot);
-    g.segments_at = round_up(g.readers_at + g.readers * sizeof(ReaderSlot), 64);
+    g.place();
+  }
+  // An engine acting for `log`'s handle: its process slot and liveness.
+  explicit LogEngine(TurnLog& log) : LogEngine(log.region_, log.clock_) {
+    proc = log.process_;
+    liveness = log.process_ != 0 ? &log.liveness_ : nullptr;
   }
 
   void count(Counter c) { header.counters[c].fetch_add(1, mo_relaxed); }
@@ -347,6 +395,7 @@ struct LogEngine {
   // at most attempts_max spins for a claimer to write its key.
   bool find_thread(const Id& id, bool insert, u64& index, bool& full) {
     full = false;
+    bool reaped = false;
     const u64 home = id_mix64(id) % g.thread_capacity;
     for (u64 probe = 0; probe < g.thread_capacity; probe++) {
       const u64 i = (home + probe) % g.thread_capacity;
@@ -362,7 +411,7 @@ struct LogEngine {
         }
         if (s == th_empty) {
           if (!insert) return false;  // ids are never removed: absent
-          if (t.state.compare_exchange_strong(s, th_claiming, mo_acq_rel)) {
+          if (t.state.compare_exchange_strong(s, th_claim(proc), mo_acq_rel)) {
             t.key_hi.store(id.hi, mo_relaxed);
             t.key_lo.store(id.lo, mo_relaxed);
             t.next_ticket.store(1, mo_relaxed);
@@ -379,6 +428,7 @@ struct LogEngine {
         if (!insert) break;
         if (spin >= TurnLog::attempts_max) return false;
         WEFT_RACE_POINT("turn_log.thread.wait_claim");
+        if (spin >= reap_after && reap_for(th_claimer(s), reaped)) continue;  // its claimer died
         backoff(spin);
       }
     }
@@ -494,15 +544,218 @@ struct LogEngine {
     if (ex_ticket(s) == ticket && ex_phase(s) == ph_open) raise_progress(x, now);
   }
 
+  // ---- processes [T10] --------------------------------------------------------
+  // What a handle holds is marked with its process slot (0: the shared slot
+  // of handles that did not join). When something is held too long by a
+  // joined slot, the waiter reaps: it asks its Liveness about each joined
+  // process and reclaims what the dead ones hold (docs/DURABILITY.md).
+  u64 proc = 0;                                 // this handle's process slot
+  const TurnLog::Liveness* liveness = nullptr;  // how this handle judges others (joined only)
+  // Waits (spins, or retries of one loop) on a holder before reaping.
+  static constexpr u32 reap_after = 64;
+
+  ProcessSlot& process_at(u64 p) { return region_part<ProcessSlot>(region, g.processes_at)[p - 1]; }
+  // True when `p` names a joined slot of this region (a damaged word may not).
+  bool joined_slot(u64 p) const { return p != 0 && p < g.processes; }
+
+  // Writer pins: slot 0's are the segment header's `writers`, a joined
+  // slot's are its own word per segment (R5 with every one of them).
+  weft::atomic<W>& writer_pin(u64 seq, u64 p) {
+    if (p == 0) return segment(seq).writers;
+    return region_part<weft::atomic<W>>(region, g.pins_at)[(seq % g.segment_count) * (g.processes - 1) + (p - 1)];
+  }
+  void pin_writer(u64 seq) { writer_pin(seq, proc).fetch_add(1, mo_seq_cst); }  // R5
+  void unpin_writer(u64 seq) { writer_pin(seq, proc).fetch_sub(1, mo_release); }
+  // No writer of any process is inside segment `seq` (R5): returns true, or
+  // false with `holder` = a process slot that has one. Bound: process_slots.
+  bool writers_clear(u64 seq, u64& holder) {
+    for (u64 p = 0; p < g.processes; p++) {
+      if (writer_pin(seq, p).load(mo_seq_cst) != 0) {
+        holder = p;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Reaps once per call of the waiter (`tried`) when `holder` is a joined
+  // slot other than this handle's. True when a dead process was reaped.
+  bool reap_for(u64 holder, bool& tried) {
+    if (tried || liveness == nullptr || !joined_slot(holder) || holder == proc) return false;
+    tried = true;
+    return reap_dead() != 0;
+  }
+
+  // Claims slot `p` for this handle to reap (phase reaping, reaper = proc)
+  // when its process is dead, or when it is being reaped by a reaper that is
+  // no longer live (a reaper that died is reaped too, and gives its work to
+  // whoever reaps it: see release_reaped).
+  bool claim_dead(u64 p) {
+    ProcessSlot& ps = process_at(p);
+    W s = ps.state.load(mo_acquire);
+    if (proc_phase(s) == proc_live) {
+      const u64 identity = ps.identity.load(mo_relaxed);
+      if (ps.state.load(mo_acquire) != s) return false;  // changed hands meanwhile
+      if (liveness->alive(liveness->context, identity)) return false;
+      WEFT_RACE_POINT("turn_log.reap.judged");
+      return ps.state.compare_exchange_strong(s, proc_word(proc_generation(s), proc, proc_reaping), mo_acq_rel);
+    }
+    if (proc_phase(s) != proc_reaping) return false;
+    const u64 r = proc_reaper(s);
+    if (r == proc) return true;  // ours already (adopted)
+    if (joined_slot(r)) {
+      ProcessSlot& rs = process_at(r);
+      const W reaper_state = rs.state.load(mo_acquire);
+      if (proc_phase(reaper_state) == proc_live) {
+        const u64 identity = rs.identity.load(mo_relaxed);
+        if (rs.state.load(mo_acquire) != reaper_state || liveness->alive(liveness->context, identity)) return false;
+      }
+    }
+    return ps.state.compare_exchange_strong(s, proc_word(proc_generation(s), proc, proc_reaping), mo_acq_rel);
+  }
+
+  // Reaps every joined slot whose process is dead; returns how many. Bound:
+  // process_slots claims; each claimed or adopted slot is cleaned and freed
+  // once, and a pass that frees none ends the loop.
+  u64 reap_dead() {
+    if (liveness == nullptr) return 0;
+    for (u64 p = 1; p < g.processes; p++) {
+      if (p != proc) (void)claim_dead(p);
+    }
+    return reap_adopted();
+  }
+
+  // Cleans and frees every slot being reaped by this handle; returns how many.
+  u64 reap_adopted() {
+    u64 reaped = 0;
+    for (u64 pass = 0; pass < g.processes; pass++) {
+      bool any = false;
+      for (u64 p = 1; p < g.processes; p++) {
+        W s = process_at(p).state.load(mo_acquire);
+        if (p == proc || proc_phase(s) != proc_reaping || proc_reaper(s) != proc) continue;
+        clean_process(p);
+        release_reaped(p, s);
+        reaped++;
+        any = true;
+      }
+      if (!any) break;
+    }
+    return reaped;
+  }
+
+  // Frees reaped slot `p` (state `s`, reaping by this handle). Slots that
+  // `p` was itself reaping when it died become this handle's first, so no
+  // slot is ever left reaping by a slot that was freed.
+  void release_reaped(u64 p, W s) {
+    for (u64 q = 1; q < g.processes; q++) {
+      W qs = process_at(q).state.load(mo_acquire);
+      if (proc_phase(qs) == proc_reaping && proc_reaper(qs) == p) {
+        process_at(q).state.compare_exchange_strong(qs, proc_word(proc_generation(qs), proc, proc_reaping), mo_acq_rel);
+      }
+    }
+    process_at(p).identity.store(0, mo_relaxed);
+    process_at(p).state.compare_exchange_strong(s, proc_word(proc_next_generation(s), 0, proc_free), mo_acq_rel);
+  }
+
+  // Gives back `log`'s process slot (its destructor, or a new init/attach):
+  // nothing of the handle is held any more (its writers and snapshots are
+  // gone), so the slot is free for the next process.
+  static void leave(TurnLog& log) {
+    if (log.region_ == nullptr || log.process_ == 0) return;
+    LogEngine e(log);
+    ProcessSlot& ps = e.process_at(log.process_);
+    W s = ps.state.load(mo_acquire);
+    if (proc_phase(s) == proc_live && ps.identity.load(mo_relaxed) == log.liveness_.identity) {
+      ps.identity.store(0, mo_relaxed);
+      ps.state.compare_exchange_strong(s, proc_word(proc_next_generation(s), 0, proc_free), mo_acq_rel);
+    }
+    log.process_ = 0;
+    log.liveness_ = TurnLog::Liveness{};
+  }
+
+  // Undoes or finishes what dead process `p` held, as recover_log() does
+  // after a restart; only the reaper that claimed `p` runs it, and `p`
+  // never writes again, so each step needs no more than its CAS. Bound: the
+  // region's tables (segments, reader slots, threads x W exchange slots).
+  void clean_process(u64 p) {
+    WEFT_RACE_POINT("turn_log.reap.clean");
+    for (u64 i = 0; i < g.segment_count; i++) {
+      SegmentHeader& seg = segment(i);
+      W holder = static_cast<W>(p + 1);
+      if (seg.transit.load(mo_acquire) == holder) {
+        repair_transition(i);
+        seg.transit.compare_exchange_strong(holder, 0, mo_acq_rel);
+      }
+      writer_pin(i, p).store(0, mo_seq_cst);  // its appends will never finish: their records expire [T10]
+    }
+    for (u64 i = 0; i < g.readers; i++) {
+      W pin = reader_at(i).pin.load(mo_acquire);
+      if (pin != 0 && pin_process(pin) == p) reader_at(i).pin.compare_exchange_strong(pin, 0, mo_acq_rel);
+    }
+    for (u64 ti = 0; ti < g.thread_capacity; ti++) {
+      ThreadSlot& t = thread_at(ti);
+      W ts = t.state.load(mo_acquire);
+      // inserters wait at a claim and never probe past it: freeing it hides no id
+      if (ts == th_claim(p)) t.state.compare_exchange_strong(ts, th_empty, mo_acq_rel);
+      for (u64 k = 0; k < g.window; k++) {
+        ExchangeSlot& x = region_part<ExchangeSlot>(region, g.exchanges_at)[ti * g.window + k];
+        W holder = static_cast<W>(p + 1);
+        if (x.claimer.load(mo_acquire) != holder) continue;
+        abandon_claim(ti, x);
+        x.claimer.compare_exchange_strong(holder, 0, mo_acq_rel);
+      }
+    }
+  }
+
+  // An exchange slot left `claiming` by a begin that never returned: nobody
+  // holds its ticket n. Finish it as aborted, with no request id (no false
+  // duplicate) and no turns, and move the thread past it.
+  void abandon_claim(u64 ti, ExchangeSlot& x) {
+    W s = x.state.load(mo_acquire);
+    if (ex_phase(s) != ph_claiming) return;
+    const u64 n = ex_ticket(s);
+    x.request_hi.store(0, mo_relaxed);
+    x.request_lo.store(0, mo_relaxed);
+    x.fence.store(0, mo_relaxed);
+    x.turns.store(turns_word(n, 0), mo_relaxed);
+    for (auto& pos : x.positions) pos.store(0, mo_relaxed);
+    if (!x.state.compare_exchange_strong(s, ex_state(n, ph_aborted), mo_acq_rel)) return;
+    W expected = static_cast<W>(n);
+    thread_at(ti).next_ticket.compare_exchange_strong(expected, static_cast<W>(n + 1), mo_acq_rel);
+  }
+
+  // A segment left mid-transition by a dead opener or recycler (physical
+  // index `i`): a recycle whose head move happened is finished (retired),
+  // else undone (ready); a preparation goes back to free with the sequence
+  // the segment had before.
+  void repair_transition(u64 i) {
+    SegmentHeader& seg = segment(i);
+    W w = seg.word.load(mo_acquire);
+    const u64 seq = seg_seq(w);
+    if (seg_state(w) == seg_recycling) {
+      const bool done = header.head.load(mo_seq_cst) > seq;
+      seg.word.compare_exchange_strong(w, seg_word(seq, done ? seg_retired : seg_ready), mo_seq_cst);
+    } else if (seg_state(w) == seg_preparing) {
+      seg.word.compare_exchange_strong(w, seg_word(seq > g.segment_count ? seq - g.segment_count : 0, seg_free),
+                                       mo_seq_cst);
+    }
+  }
+
   // ---- segments -----------------------------------------------------------
-  bool pins_clear(u64 seq) {
+  // No reader pins segment `seq`: true, or false with `holder` = the
+  // process slot of a reader that does.
+  bool pins_clear(u64 seq, u64& holder) {
 #if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_CLEANUP_IGNORES_PINS)
     (void)seq;
+    (void)holder;
     return true;  // MUTANT: readers' pins ignored
 #endif
     for (u64 i = 0; i < g.readers; i++) {
       const u64 pin = reader_at(i).pin.load(mo_seq_cst);  // R3
-      if (pin != 0 && pin <= seq) return false;
+      if (pin != 0 && pin_seq(pin) <= seq) {
+        holder = pin_process(pin);
+        return false;
+      }
     }
     return true;
   }
@@ -542,26 +795,37 @@ struct LogEngine {
   };
 
   // What try_recycle() did.
-  enum class Recycle { recycled, refused, raced };
+  enum class Recycle { recycled, refused, raced, busy };
 
   // Tries to recycle the oldest segment `old` (retention recycle_oldest).
-  // `refused`: something still needs it (log_full); `raced`: another thread
-  // changed the ring meanwhile (look again).
-  Recycle try_recycle(u64 old) {
+  // `refused`: something still needs it (log_full; `holder` is a process
+  // slot with a writer inside, if that was why); `raced`: another thread
+  // changed the ring meanwhile (look again); `busy`: another thread is
+  // moving it (`holder`: its process slot).
+  Recycle try_recycle(u64 old, u64& holder) {
+    holder = 0;
     if (!recycling_allowed()) return Recycle::refused;
     const u64 head = header.head.load(mo_seq_cst);
     if (head > old) return Recycle::raced;    // someone else recycled it
     if (head != old) return Recycle::refused;  // an older segment is still retained
     SegmentHeader& seg = segment(old);
+    W free_transit = 0;
+    if (!seg.transit.compare_exchange_strong(free_transit, static_cast<W>(proc + 1), mo_acq_rel)) {
+      holder = free_transit - 1;
+      return Recycle::busy;
+    }
     W word = seg_word(old, seg_ready);
     if (!seg.word.compare_exchange_strong(word, seg_word(old, seg_recycling), mo_seq_cst)) {
+      seg.transit.store(0, mo_release);
       return Recycle::raced;
     }
+    WEFT_RACE_POINT("turn_log.recycle.marked");
     auto restore = [&] {
       seg.word.store(seg_word(old, seg_ready), mo_seq_cst);
+      seg.transit.store(0, mo_release);
       return Recycle::refused;
     };
-    if (seg.writers.load(mo_seq_cst) != 0) return restore();  // R5
+    if (!writers_clear(old, holder)) return restore();  // R5
     const u64 records = record_count(seg);
     // Every record's exchange must have finished (ticket <= its thread's
     // watermark): an open exchange's records never leave [T8]. A segment's
@@ -594,7 +858,9 @@ struct LogEngine {
     }
     W expected_head = static_cast<W>(old);
     header.head.compare_exchange_strong(expected_head, static_cast<W>(old + 1), mo_seq_cst);  // R3
+    WEFT_RACE_POINT("turn_log.recycle.head_moved");
     seg.word.store(seg_word(old, seg_retired), mo_seq_cst);
+    seg.transit.store(0, mo_release);
     count(c_recycled);
     WEFT_RACE_POINT("turn_log.recycle.after");
     return Recycle::recycled;
@@ -613,6 +879,7 @@ struct LogEngine {
     const u64 next = cur + 1;
     if (next > TurnLog::sequences_max) return false;  // sequences never wrap: log_full
     SegmentHeader& seg = segment(next);
+    bool reaped = false;  // reap at most once per call: a live holder is waited for or refused
     for (u32 attempt = 0; attempt < TurnLog::attempts_max; attempt++) {
       if (header.current.load(mo_acquire) != cur) return true;  // someone opened it
       W w = seg.word.load(mo_acquire);
@@ -622,6 +889,7 @@ struct LogEngine {
           header.current.compare_exchange_strong(expected, static_cast<W>(next), mo_acq_rel);  // R4, helping
           return true;
         }
+        if (attempt >= reap_after && reap_for(seg.transit.load(mo_acquire) - 1, reaped)) continue;
         backoff(attempt);  // being prepared
         continue;
       }
@@ -629,16 +897,28 @@ struct LogEngine {
       if (seg_seq(w) > next) return true;  // the ring moved past `next` while this call slept
       // The physical segment still hosts an older sequence.
       if (seg_state(w) == seg_recycling) {  // another appender is recycling it
+        if (attempt >= reap_after && reap_for(seg.transit.load(mo_acquire) - 1, reaped)) continue;
         backoff(attempt);
         continue;
       }
+      u64 holder = 0;
       if (seg_state(w) == seg_ready) {
-        const Recycle r = try_recycle(seg_seq(w));
-        if (r == Recycle::refused) return false;
+        const Recycle r = try_recycle(seg_seq(w), holder);
+        if (r == Recycle::refused) {
+          if (reap_for(holder, reaped)) continue;  // a dead process's writer pin [T10]
+          return false;
+        }
+        if (r == Recycle::busy) {
+          if (attempt >= reap_after && reap_for(holder, reaped)) continue;
+          backoff(attempt);
+        }
         continue;  // recycled, or raced with another recycler: look again
       }
       if (seg_state(w) == seg_retired) {
-        if (!pins_clear(seg_seq(w))) return false;  // a reader still reads it [T8]
+        if (!pins_clear(seg_seq(w), holder)) {  // a reader still reads it [T8]
+          if (reap_for(holder, reaped)) continue;  // a dead process's reader pin [T10]
+          return false;
+        }
         if (!seg.word.compare_exchange_strong(w, seg_word(seg_seq(w), seg_free), mo_seq_cst)) continue;
         continue;
       }
@@ -646,15 +926,24 @@ struct LogEngine {
         backoff(attempt);
         continue;
       }
+      W free_transit = 0;
+      if (!seg.transit.compare_exchange_strong(free_transit, static_cast<W>(proc + 1), mo_acq_rel)) {
+        if (attempt >= reap_after && reap_for(free_transit - 1, reaped)) continue;
+        backoff(attempt);  // another opener is about to prepare it
+        continue;
+      }
       if (!seg.word.compare_exchange_strong(w, seg_word(next, seg_preparing), mo_acq_rel)) {
+        seg.transit.store(0, mo_release);
         count(c_cas);
         continue;
       }
+      WEFT_RACE_POINT("turn_log.open_next.preparing");
       RecordHeader* records = region_part<RecordHeader>(segment_base(next), 64);
       for (u64 j = 0; j < g.records_per_segment; j++) records[j].state.store(rec_empty, mo_relaxed);
       seg.fill.store(0, mo_relaxed);
       seg.sealed.store(0, mo_relaxed);
       seg.word.store(seg_word(next, seg_ready), mo_release);  // R4
+      seg.transit.store(0, mo_release);
       W expected = static_cast<W>(cur);
       header.current.compare_exchange_strong(expected, static_cast<W>(next), mo_acq_rel);  // R4 (next <= sequences_max)
       if (cur == 0) header.head.store(1, mo_seq_cst);
@@ -669,7 +958,7 @@ struct LogEngine {
   };
 
   // Reserves a record with `payload` bytes: pins the segment, one fetch_add.
-  // The caller unpins (segment(seq).writers) after publishing.
+  // The caller unpins (unpin_writer(seq)) after publishing.
   LogStatus reserve(u64 payload_bytes, Reservation& out) {
     const u64 size = round_up(payload_bytes, 8);
     for (u32 attempt = 0; attempt < TurnLog::attempts_max; attempt++) {
@@ -687,9 +976,9 @@ struct LogEngine {
         }
         continue;
       }
-      seg.writers.fetch_add(1, mo_seq_cst);  // R5
+      pin_writer(cur);  // R5
       if (seg.word.load(mo_seq_cst) != seg_word(cur, seg_ready)) {
-        seg.writers.fetch_sub(1, mo_release);
+        unpin_writer(cur);
         continue;
       }
 #if WEFT_WORD_BITS == 32
@@ -708,7 +997,7 @@ struct LogEngine {
         }
       }
       if (!taken && !full) {
-        seg.writers.fetch_sub(1, mo_release);
+        unpin_writer(cur);
         return LogStatus::contended;
       }
 #else
@@ -721,7 +1010,7 @@ struct LogEngine {
         return LogStatus::ok;
       }
       seg.sealed.store(1, mo_release);  // full: later reservations go to the next segment
-      seg.writers.fetch_sub(1, mo_release);
+      unpin_writer(cur);
       WEFT_RACE_POINT("turn_log.reserve.sealed");
       if (!open_next(cur)) {
         count(c_log_full);
@@ -734,21 +1023,31 @@ struct LogEngine {
   // ---- readers ----------------------------------------------------------------
   // Takes a reader slot pinned at the head (R3). Bound: reader slots, then
   // attempts_max head moves.
+  // When every slot is taken and one is a joined process's, reaps once and
+  // looks again.
   bool pin(u64& slot, u64& from) {
-    for (u64 i = 0; i < g.readers; i++) {
-      W expected = 0;
-      const W h = std::max<W>(header.head.load(mo_seq_cst), 1);
-      if (!reader_at(i).pin.compare_exchange_strong(expected, h, mo_seq_cst)) continue;
-      u64 pinned = h;
-      for (u32 attempt = 0; attempt < TurnLog::attempts_max; attempt++) {
-        const u64 now_head = std::max<u64>(header.head.load(mo_seq_cst), 1);  // R3
-        if (now_head <= pinned) break;
-        pinned = now_head;
-        reader_at(i).pin.store(static_cast<W>(pinned), mo_seq_cst);
+    bool reaped = false;
+    for (int round = 0; round < 2; round++) {
+      u64 holder = 0;
+      for (u64 i = 0; i < g.readers; i++) {
+        W expected = 0;
+        const u64 h = std::max<u64>(header.head.load(mo_seq_cst), 1);
+        if (!reader_at(i).pin.compare_exchange_strong(expected, pin_word(h, proc), mo_seq_cst)) {
+          if (pin_process(expected) != 0 && pin_process(expected) != proc) holder = pin_process(expected);
+          continue;
+        }
+        u64 pinned = h;
+        for (u32 attempt = 0; attempt < TurnLog::attempts_max; attempt++) {
+          const u64 now_head = std::max<u64>(header.head.load(mo_seq_cst), 1);  // R3
+          if (now_head <= pinned) break;
+          pinned = now_head;
+          reader_at(i).pin.store(pin_word(pinned, proc), mo_seq_cst);
+        }
+        slot = i;
+        from = pinned;
+        return true;
       }
-      slot = i;
-      from = pinned;
-      return true;
+      if (!reap_for(holder, reaped)) return false;  // a dead process's reader slots come back [T10]
     }
     return false;
   }
@@ -853,6 +1152,7 @@ const char* to_string(LogStatus status) noexcept {
     case LogStatus::out_of_memory: return "out_of_memory";
     case LogStatus::exhausted: return "exhausted";
     case LogStatus::word_size_mismatch: return "word_size_mismatch";
+    case LogStatus::too_many_processes: return "too_many_processes";
   }
   return "unknown";
 }
@@ -884,14 +1184,14 @@ TurnWriter::~TurnWriter() { drop(); }
 void TurnWriter::drop() noexcept {
   if (log_ == nullptr) return;
   // An unfinished streaming turn is dropped: its record is aborted.
-  LogEngine e(log_->region_, log_->clock_);
+  LogEngine e(*log_);
   const u64 seq = LogEngine::position_seq(position_);
   RecordHeader& r = e.record(seq, LogEngine::position_index(position_));
   W s = r.state.load(mo_acquire);
   if (rec_kind(s) == rec_busy) {
     r.state.compare_exchange_strong(s, rec_state(rec_aborted, rec_payload_offset(s)), mo_acq_rel);
   }
-  e.segment(seq).writers.fetch_sub(1, mo_release);
+  e.unpin_writer(seq);
   log_ = nullptr;
 }
 
@@ -913,7 +1213,7 @@ TurnWriter& TurnWriter::operator=(TurnWriter&& other) noexcept {
 LogStatus TurnWriter::write(const void* bytes, std::size_t length) noexcept {
   if (log_ == nullptr) return LogStatus::invalid_argument;
   if (length > reserved_ - written_) return LogStatus::payload_too_large;
-  LogEngine e(log_->region_, log_->clock_);
+  LogEngine e(*log_);
   const u64 seq = LogEngine::position_seq(position_);
   RecordHeader& r = e.record(seq, LogEngine::position_index(position_));
   std::memcpy(e.payload(seq, rec_payload_offset(r.state.load(mo_relaxed))) + written_, bytes, length);
@@ -923,7 +1223,7 @@ LogStatus TurnWriter::write(const void* bytes, std::size_t length) noexcept {
 
 LogStatus TurnWriter::finish() noexcept {
   if (log_ == nullptr) return LogStatus::invalid_argument;
-  LogEngine e(log_->region_, log_->clock_);
+  LogEngine e(*log_);
   const u64 seq = LogEngine::position_seq(position_);
   RecordHeader& r = e.record(seq, LogEngine::position_index(position_));
   const u64 meta = r.meta.load(mo_relaxed);
@@ -957,7 +1257,7 @@ LogStatus TurnWriter::finish() noexcept {
       }
     }
   }
-  e.segment(seq).writers.fetch_sub(1, mo_release);  // R5
+  e.unpin_writer(seq);  // R5
   if (result == LogStatus::ok) e.count(c_turns);
   return result;
 }
@@ -968,7 +1268,53 @@ void TurnLog::Owned::operator()(unsigned char* p) const noexcept {
   detail::free_region(p);
 }
 
-TurnLog::~TurnLog() = default;
+TurnLog::~TurnLog() { LogEngine::leave(*this); }
+
+LogStatus TurnLog::join(const Liveness& liveness) noexcept {
+  if (region_ == nullptr) return LogStatus::not_initialized;
+  if (liveness.identity == 0 || liveness.alive == nullptr || process_ != 0) return LogStatus::invalid_argument;
+  LogEngine e(*this);
+  if (e.g.processes < 2) return LogStatus::bad_region;
+  auto hold = [&](u64 p, u64 generation) {
+    ProcessSlot& ps = e.process_at(p);
+    WEFT_RACE_POINT("turn_log.join.joining");
+    ps.identity.store(liveness.identity, mo_relaxed);
+    ps.state.store(proc_word(generation, 0, proc_live), mo_release);  // publishes the identity
+    process_ = static_cast<std::uint32_t>(p);
+    liveness_ = liveness;
+  };
+  for (u64 p = 1; p < e.g.processes; p++) {  // a free slot. Bound: process_slots
+    ProcessSlot& ps = e.process_at(p);
+    W s = ps.state.load(mo_acquire);
+    if (proc_phase(s) != proc_free) continue;
+    if (!ps.state.compare_exchange_strong(s, proc_word(proc_generation(s), 0, proc_joining), mo_acq_rel)) continue;
+    hold(p, proc_generation(s));
+    return LogStatus::ok;
+  }
+  // None: take over the slot of a dead process. Holding it first makes this
+  // handle the only one that cleans it (others see a live holder), and it
+  // holds nothing yet, so everything marked with the slot was the dead one's.
+  for (u64 p = 1; p < e.g.processes; p++) {  // bound: process_slots
+    ProcessSlot& ps = e.process_at(p);
+    W s = ps.state.load(mo_acquire);
+    if (proc_phase(s) != proc_live) continue;
+    const u64 identity = ps.identity.load(mo_relaxed);
+    if (ps.state.load(mo_acquire) != s || liveness.alive(liveness.context, identity)) continue;
+    if (!ps.state.compare_exchange_strong(s, proc_word(proc_next_generation(s), 0, proc_joining), mo_acq_rel)) continue;
+    hold(p, proc_next_generation(s));
+    LogEngine mine(*this);
+    mine.clean_process(p);
+    mine.reap_adopted();  // slots the dead process was reaping are this slot's now
+    return LogStatus::ok;
+  }
+  return LogStatus::too_many_processes;
+}
+
+std::size_t TurnLog::reap() noexcept {
+  if (region_ == nullptr || process_ == 0) return 0;
+  LogEngine e(*this);
+  return static_cast<std::size_t>(e.reap_dead());
+}
 
 std::size_t TurnLog::region_bytes(const Config& config) noexcept {
   Geometry g;
@@ -994,6 +1340,8 @@ LogStatus TurnLog::init(void* region, std::size_t bytes, const Config& config, C
     new (base + g.exchanges_at + i * sizeof(ExchangeSlot)) ExchangeSlot{};
   }
   for (u64 i = 0; i < g.readers; i++) new (base + g.readers_at + i * sizeof(ReaderSlot)) ReaderSlot{};
+  for (u64 i = 1; i < g.processes; i++) new (base + g.processes_at + (i - 1) * sizeof(ProcessSlot)) ProcessSlot{};
+  for (u64 i = 0; i < g.segment_count * (g.processes - 1); i++) new (base + g.pins_at + i * sizeof(W)) weft::atomic<W>{0};
   for (u64 i = 0; i < g.segment_count; i++) {
     auto* seg = new (base + g.segments_at + i * g.segment_bytes) SegmentHeader{};
     (void)seg;
@@ -1011,7 +1359,9 @@ LogStatus TurnLog::init(void* region, std::size_t bytes, const Config& config, C
   h->retention.store(static_cast<u64>(config.retention), mo_relaxed);
   h->region_bytes.store(g.total, mo_relaxed);
   h->records_per_segment.store(g.records_per_segment, mo_relaxed);
+  h->process_slots.store(g.processes, mo_relaxed);
   h->magic.store(magic_value, mo_release);
+  LogEngine::leave(*this);
   region_ = base;
   clock_ = clock;
   return LogStatus::ok;
@@ -1038,10 +1388,12 @@ LogStatus TurnLog::attach(void* region, std::size_t bytes, Clock clock) noexcept
   const u64 threads = h.thread_capacity.load(mo_relaxed);
   const u64 window = h.exchanges_per_thread.load(mo_relaxed);
   const u64 readers = h.reader_slots.load(mo_relaxed);
+  const u64 processes = h.process_slots.load(mo_relaxed);
   if (seg_bytes > 0xFFFFFFFFu || seg_count > 0xFFFFFFFFu || threads > 0xFFFFFFFFu ||
-      window > 0xFFFFFFFFu || readers > 0xFFFFFFFFu) {
+      window > 0xFFFFFFFFu || readers > 0xFFFFFFFFu || processes > 0xFFFFFFFFu) {
     return LogStatus::bad_region;
   }
+  c.process_slots = static_cast<u32>(processes);
   c.segment_bytes = static_cast<u32>(seg_bytes);
   c.segment_count = static_cast<u32>(seg_count);
   c.thread_capacity = static_cast<u32>(threads);
@@ -1055,6 +1407,7 @@ LogStatus TurnLog::attach(void* region, std::size_t bytes, Clock clock) noexcept
     return LogStatus::bad_region;
   }
   if (bytes < g.total) return LogStatus::region_too_small;
+  LogEngine::leave(*this);
   region_ = base;
   clock_ = clock;
   return LogStatus::ok;
@@ -1082,7 +1435,7 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
     out.status = LogStatus::invalid_argument;
     return out;
   }
-  LogEngine e(region_, clock_);
+  LogEngine e(*this);
   u64 ti = 0;
   bool full = false;
   if (!e.find_thread(thread, true, ti, full)) {
@@ -1093,17 +1446,23 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
   ThreadSlot& t = e.thread_at(ti);
   const u64 now = clock_.now();
   out.exchange.thread = thread;
+  bool reaped = false;  // reap at most once per call (a claim held too long)
   for (u32 attempt = 0; attempt < attempts_max; attempt++) {
     WEFT_RACE_POINT("turn_log.begin.start");
     e.advance(ti, now);
     const u64 n = t.next_ticket.load(mo_acquire);
     // Dedup over the last W tickets, including ticket n if already claimed [T2].
     bool wait = false;
+    u64 claimer = 0;  // the process slot + 1 of a claim waited for
     for (u64 k = n; k + e.g.window > n && k >= 1; k--) {
       ExchangeSlot& x = e.exchange_at(ti, k);
       const u64 s = x.state.load(mo_acquire);
       if (ex_ticket(s) != k) continue;
-      if (ex_phase(s) == ph_claiming) { wait = true; continue; }
+      if (ex_phase(s) == ph_claiming) {
+        wait = true;
+        claimer = x.claimer.load(mo_acquire);
+        continue;
+      }
       if (ex_phase(s) == ph_free) continue;
       WEFT_RACE_POINT("turn_log.begin.dedup_loaded");
       const bool same_request =
@@ -1129,6 +1488,7 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
       }
     }
     if (wait) {
+      if (attempt >= LogEngine::reap_after && claimer != 0 && e.reap_for(claimer - 1, reaped)) continue;
       detail::backoff(attempt);
       continue;
     }
@@ -1167,7 +1527,17 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
       return out;
     }
     WEFT_RACE_POINT("turn_log.begin.before_claim");
+    // The claim is marked with this handle's process first (claimer), so
+    // that a claim whose process died is known and reaped [T10].
+    W no_claimer = 0;
+    if (!x.claimer.compare_exchange_strong(no_claimer, static_cast<W>(e.proc + 1), mo_acq_rel)) {
+      if (attempt >= LogEngine::reap_after && e.reap_for(no_claimer - 1, reaped)) continue;
+      detail::backoff(attempt);  // another begin is claiming this slot
+      continue;
+    }
+    WEFT_RACE_POINT("turn_log.begin.claimer_marked");
     if (!x.state.compare_exchange_strong(s, ex_state(n, ph_claiming), mo_acq_rel)) {
+      x.claimer.store(0, mo_release);
       e.count(c_cas);
       continue;
     }
@@ -1179,6 +1549,7 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
     x.turns.store(turns_word(n, 0), mo_relaxed);
     for (auto& p : x.positions) p.store(0, mo_relaxed);
     x.state.store(ex_state(n, ph_open), mo_release);  // publishes the fields above
+    x.claimer.store(0, mo_release);
     if (fence != 0) {
       // [T9] A newer fence ends every open exchange of an older one: their
       // commit can no longer win (the decision CAS is theirs to lose).
@@ -1228,7 +1599,7 @@ LogStatus TurnLog::begin_turn(const ExchangeRef& exchange, Role role, std::size_
       id_is_zero(exchange.thread) || exchange.ticket == 0) {  // malformed arguments first, then sizes
     return LogStatus::invalid_argument;
   }
-  LogEngine e(region_, clock_);
+  LogEngine e(*this);
   if (reserve_bytes > e.g.payload_area) return LogStatus::payload_too_large;
   u64 ti = 0, s = 0;
   if (const LogStatus st = open_exchange(e, exchange, ti, s); st != LogStatus::ok) return st;
@@ -1285,7 +1656,7 @@ LogStatus TurnLog::begin_turn(const ExchangeRef& exchange, Role role, std::size_
   if (!placed || ex_ticket(now_state) != exchange.ticket || ex_phase(now_state) != ph_open) {
     W busy = rec.state.load(mo_relaxed);
     rec.state.compare_exchange_strong(busy, rec_state(rec_aborted, r.offset), mo_acq_rel);
-    e.segment(r.seq).writers.fetch_sub(1, mo_release);
+    e.unpin_writer(r.seq);
     return e.ended(ti, exchange.ticket);
   }
   rec.meta.store(make_meta(static_cast<u32>(index), role, flags, 0), mo_relaxed);
@@ -1315,7 +1686,7 @@ LogStatus TurnLog::append(const ExchangeRef& exchange, Role role, const void* pa
 
 LogStatus TurnLog::commit(const ExchangeRef& exchange) noexcept {
   if (region_ == nullptr) return LogStatus::not_initialized;
-  LogEngine e(region_, clock_);
+  LogEngine e(*this);
   u64 ti = 0, s = 0;
   if (const LogStatus st = open_exchange(e, exchange, ti, s); st != LogStatus::ok) return st;
   const u64 now = clock_.now();
@@ -1346,7 +1717,7 @@ LogStatus TurnLog::commit(const ExchangeRef& exchange) noexcept {
 
 LogStatus TurnLog::abort(const ExchangeRef& exchange) noexcept {
   if (region_ == nullptr) return LogStatus::not_initialized;
-  LogEngine e(region_, clock_);
+  LogEngine e(*this);
   u64 ti = 0, s = 0;
   if (const LogStatus st = open_exchange(e, exchange, ti, s); st != LogStatus::ok) return st;
   const bool decided = e.decide(ti, exchange.ticket, s, ph_aborting);
@@ -1357,7 +1728,7 @@ LogStatus TurnLog::abort(const ExchangeRef& exchange) noexcept {
 LogStatus TurnLog::state(const ExchangeRef& exchange, ExchangeState* out) noexcept {
   if (region_ == nullptr) return LogStatus::not_initialized;
   if (out == nullptr || id_is_zero(exchange.thread) || exchange.ticket == 0) return LogStatus::invalid_argument;
-  LogEngine e(region_, clock_);
+  LogEngine e(*this);
   u64 ti = 0;
   bool full = false;
   if (!e.find_thread(exchange.thread, false, ti, full)) return LogStatus::unknown_exchange;
@@ -1374,7 +1745,9 @@ namespace {
 LogStatus read_thread(TurnLog* log, unsigned char* region, const Clock& clock, const Id& thread,
                       u64 context_ticket, TurnView* out, std::size_t max, Snapshot* snapshot,
                       std::uint32_t& slot_out, std::size_t& count_out, u64& visible_out) {
-  LogEngine e(region, clock);
+  LogEngine e(*log);
+  (void)region;
+  (void)clock;
   u64 ti = 0;
   bool full = false;
   count_out = 0;
@@ -1424,7 +1797,7 @@ LogStatus TurnLog::snapshot(const Id& thread, TurnView* out, std::size_t max_tur
   std::uint32_t slot = 0;
   std::size_t n = 0;
   u64 visible = 0;
-  LogEngine e(region_, clock_);
+  LogEngine e(*this);
   u64 ti = 0;
   bool full = false;
   if (!e.find_thread(thread, false, ti, full)) {
@@ -1449,7 +1822,7 @@ LogStatus TurnLog::context(const ExchangeRef& exchange, TurnView* out, std::size
     return LogStatus::invalid_argument;
   }
   snapshot->release();
-  LogEngine e(region_, clock_);
+  LogEngine e(*this);
   u64 ti = 0;
   bool full = false;
   if (!e.find_thread(exchange.thread, false, ti, full) ||
@@ -1493,7 +1866,7 @@ LogStatus TurnLog::for_each_committed(bool (*visit)(void* context, const TurnVie
                                       void* context) noexcept {
   if (region_ == nullptr) return LogStatus::not_initialized;
   if (visit == nullptr) return LogStatus::invalid_argument;
-  LogEngine e(region_, clock_);
+  LogEngine e(*this);
   u64 slot = 0, from = 0;
   if (!e.pin(slot, from)) return LogStatus::too_many_readers;
   // Each thread's cut (watermark and trim) is read once, at its first record
@@ -1542,7 +1915,7 @@ LogStatus TurnLog::for_each_committed(bool (*visit)(void* context, const TurnVie
 LogStatus TurnLog::trim_thread(const Id& thread, std::uint64_t through_ticket) noexcept {
   if (region_ == nullptr) return LogStatus::not_initialized;
   if (id_is_zero(thread)) return LogStatus::invalid_argument;
-  LogEngine e(region_, clock_);
+  LogEngine e(*this);
   u64 ti = 0;
   bool full = false;
   if (!e.find_thread(thread, false, ti, full)) return LogStatus::ok;
@@ -1639,6 +2012,7 @@ LogStatus inspect_log(void* region, std::size_t bytes, LogLayout* out) noexcept 
   out->config.thread_capacity = static_cast<u32>(e.g.thread_capacity);
   out->config.exchanges_per_thread = static_cast<u32>(e.g.window);
   out->config.reader_slots = static_cast<u32>(e.g.readers);
+  out->config.process_slots = static_cast<u32>(e.g.processes);
   out->config.exchange_timeout_ns = h.exchange_timeout_ns.load(mo_relaxed);
   out->config.retention = static_cast<TurnLog::Retention>(h.retention.load(mo_relaxed));
   out->region_bytes = h.region_bytes.load(mo_relaxed);
@@ -1669,7 +2043,7 @@ LogStatus inspect_segment(void* region, std::size_t bytes, std::uint32_t index, 
   out->records = std::min<u64>(out->records_reserved, e.g.records_per_segment);
   out->payload_bytes = fill & fill_bytes_mask;
   out->sealed = seg.sealed.load(mo_acquire) != 0;
-  out->writers = seg.writers.load(mo_acquire);
+  for (u64 p = 0; p < e.g.processes; p++) out->writers += e.writer_pin(index, p).load(mo_acquire);
   for (u64 j = 0; j < out->records; j++) {  // bound: records_per_segment
     RecordHeader& r = e.record(index, j);
     const u64 s = r.state.load(mo_acquire);  // R1
@@ -1801,49 +2175,41 @@ void drop_siblings(LogEngine& e, const Damaged& damaged, RecoveryReport& out) {
   }
 }
 
-// A segment left mid-transition by a dead opener or recycler.
+// A segment left mid-transition by a dead opener or recycler, and the
+// writer pins of every process (all dead).
 void recover_segment_word(LogEngine& e, u64 index, RecoveryReport& out) {
   SegmentHeader& seg = e.segment(index);
-  const u64 w = seg.word.load(mo_acquire);
-  const u64 seq = seg_seq(w);
-  if (seg_state(w) == seg_recycling) {  // head moved: the recycle was done; else undone
-    const bool done = e.header.head.load(mo_acquire) > seq;
-    seg.word.store(seg_word(seq, done ? seg_retired : seg_ready), mo_seq_cst);
-    out.segments_repaired++;
-  } else if (seg_state(w) == seg_preparing) {  // back to free, with the sequence it had before
-    seg.word.store(seg_word(seq > e.g.segment_count ? seq - e.g.segment_count : 0, seg_free), mo_seq_cst);
-    out.segments_repaired++;
+  const u64 before = seg.word.load(mo_acquire);
+  e.repair_transition(index);
+  if (seg.word.load(mo_acquire) != before) out.segments_repaired++;
+  seg.transit.store(0, mo_seq_cst);
+  bool pinned = false;
+  for (u64 p = 0; p < e.g.processes; p++) {  // bound: process_slots
+    if (e.writer_pin(index, p).load(mo_acquire) != 0) pinned = true;
+    e.writer_pin(index, p).store(0, mo_seq_cst);
   }
-  if (seg.writers.load(mo_acquire) != 0) {
-    seg.writers.store(0, mo_seq_cst);
-    out.writer_pins_cleared++;
-  }
+  if (pinned) out.writer_pins_cleared++;
 }
 
 // A thread slot or its exchange slots left `claiming` by a dead begin.
 void recover_thread(LogEngine& e, u64 ti, RecoveryReport& out) {
   ThreadSlot& t = e.thread_at(ti);
   const u64 state = t.state.load(mo_acquire);
-  if (state == th_claiming) {  // inserters wait at a claim, never probe past it: freeing it hides no id
+  if (th_is_claim(state)) {  // inserters wait at a claim, never probe past it: freeing it hides no id
     t.state.store(th_empty, mo_release);
     out.threads_repaired++;
     return;
+  }
+  for (u64 k = 0; k < e.g.window; k++) {  // bound: exchanges_per_thread
+    ExchangeSlot& x = detail::region_part<ExchangeSlot>(e.region, e.g.exchanges_at)[ti * e.g.window + k];
+    x.claimer.store(0, mo_release);
   }
   if (state != th_ready) return;
   const u64 n = t.next_ticket.load(mo_acquire);
   ExchangeSlot& x = e.exchange_at(ti, n);
   const u64 s = x.state.load(mo_acquire);
   if (ex_ticket(s) != n || ex_phase(s) != ph_claiming) return;
-  // The begin never returned: nobody holds ticket n. Finish it as aborted,
-  // with no request id (no false duplicate) and no turns, and pass it.
-  x.request_hi.store(0, mo_relaxed);
-  x.request_lo.store(0, mo_relaxed);
-  x.fence.store(0, mo_relaxed);
-  x.turns.store(turns_word(n, 0), mo_relaxed);
-  for (auto& p : x.positions) p.store(0, mo_relaxed);
-  x.state.store(ex_state(n, ph_aborted), mo_release);
-  W expected = static_cast<W>(n);
-  t.next_ticket.compare_exchange_strong(expected, static_cast<W>(n + 1), mo_acq_rel);
+  e.abandon_claim(ti, x);
   out.exchanges_repaired++;
 }
 
@@ -1879,6 +2245,10 @@ LogStatus recover_log(void* region, std::size_t bytes, RecoveryReport* out) noex
       e.reader_at(i).pin.store(0, mo_seq_cst);
       out->reader_pins_cleared++;
     }
+  }
+  for (u64 p = 1; p < e.g.processes; p++) {  // every process is gone: free their slots
+    e.process_at(p).identity.store(0, mo_relaxed);
+    e.process_at(p).state.store(proc_word(0, 0, proc_free), mo_release);
   }
   for (u64 i = 0; i < e.g.thread_capacity; i++) recover_thread(e, i, *out);  // bound: thread_capacity
   return LogStatus::ok;

@@ -7,13 +7,15 @@
 // Findings (see docs/DURABILITY.md, "Liveness across processes"):
 // - killed with an exchange open (between turns): the exchange expires after
 //   exchange_timeout_ns, its thread proceeds, the ring keeps recycling. T10 holds.
-// - killed inside an append (between begin_turn's reservation and finish()):
-//   the exchange expires and its record is aborted, but the segment's
-//   `writers` pin (+1 in LogEngine::reserve) is never given back. Retention
-//   (recycle_oldest) refuses that segment for ever: every append of every
-//   thread gets log_full once the ring comes round. T10 does not hold.
-// - killed holding a Snapshot: its reader slot's pin is never cleared; the
-//   same permanent log_full, and one reader slot fewer for ever.
+// - killed inside an append (between begin_turn's reservation and finish())
+//   or holding a Snapshot, having joined the log (TurnLog::join with
+//   posix_liveness): the survivors find the segment or reader pin held too
+//   long, ask whether its process lives, reap it, and the ring keeps
+//   recycling. T10 holds.
+// - the same in a process that did not join (the shared process slot 0):
+//   its pin stays until recover_log() after a restart; under recycle_oldest
+//   every append is log_full once the ring comes round. Documented: every
+//   process of a shared region should join.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +38,7 @@ constexpr std::uint64_t timeout_ms = 50;
 
 TurnLog::Config ring_config() {
   TurnLog::Config c;
+  c.process_slots = 8;  // the parent and up to six children at once
   c.segment_bytes = 4096;  // 15 records a segment
   c.segment_count = 4;
   c.thread_capacity = 16;
@@ -48,6 +51,8 @@ TurnLog::Config ring_config() {
 
 // Where the child stops before the parent kills it.
 enum class StopAt { between_turns, inside_append, holding_snapshot, after_commit };
+// Whether the child joins the log (its own process slot) or uses slot 0.
+enum class Join { yes, no };
 
 class LivenessTest : public ::testing::Test {
  protected:
@@ -59,6 +64,7 @@ class LivenessTest : public ::testing::Test {
     mapping = create_file_mapping(path.c_str(), TurnLog::region_bytes(ring_config()));
     ASSERT_EQ(mapping.status, MapStatus::ok);
     ASSERT_EQ(format_log(mapping.mapping, ring_config(), steady_clock(), &log), MapStatus::ok);
+    ASSERT_EQ(log.join(posix_liveness()), LogStatus::ok);  // the survivor reaps as a joined process
   }
   void TearDown() override {
     std::error_code ignored;
@@ -67,15 +73,21 @@ class LivenessTest : public ::testing::Test {
 
   // Forks a child that opens the file, does its part up to `stop`, reports
   // and waits; kills it there with SIGKILL.
-  void kill_child_at(StopAt stop) {
+  void kill_child_at(StopAt stop, Join join = Join::yes) {
     int fds[2];
     ASSERT_EQ(::pipe(fds), 0);
+    children++;
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
-    if (pid == 0) child(stop, fds[1]);
+    if (pid == 0) child(stop, join, fds[1]);
     ::close(fds[1]);
     char ready = 0;
-    ASSERT_EQ(::read(fds[0], &ready, 1), 1) << "the child failed before its stop point";
+    if (::read(fds[0], &ready, 1) != 1) {
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      FAIL() << "the child failed before its stop point: exit status "
+             << (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    }
     ASSERT_EQ(ready, 'R');
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
     int status = 0;
@@ -84,16 +96,18 @@ class LivenessTest : public ::testing::Test {
     ::close(fds[0]);
   }
 
-  [[noreturn]] void child(StopAt stop, int fd) {
+  [[noreturn]] void child(StopAt stop, Join join, int fd) {
     MapResult m = open_file_mapping(path.c_str());
     TurnLog mine;
     if (m.status != MapStatus::ok || attach_log(m.mapping, steady_clock(), &mine) != MapStatus::ok) std::_Exit(3);
-    const BeginResult b = mine.begin_exchange(id_from_string("dead"), id_from_string("dead-request"), BeginPolicy::queue);
+    if (join == Join::yes && mine.join(posix_liveness()) != LogStatus::ok) std::_Exit(11);
+    const std::string request = "dead-request-" + std::to_string(children);
+    const BeginResult b = mine.begin_exchange(id_from_string("dead"), id_from_string(request), BeginPolicy::queue);
     if (b.status != LogStatus::ok) std::_Exit(4);
     const char text[] = "question of a process about to die";
     if (mine.append(b.exchange, Role::user, text, sizeof text - 1) != LogStatus::ok) std::_Exit(5);
     TurnWriter stream;
-    TurnView views[8];
+    TurnView views[64];
     Snapshot snap;
     switch (stop) {
       case StopAt::between_turns: break;
@@ -103,7 +117,7 @@ class LivenessTest : public ::testing::Test {
         break;
       case StopAt::holding_snapshot:
         if (mine.commit(b.exchange) != LogStatus::ok) std::_Exit(7);
-        if (mine.snapshot(id_from_string("dead"), views, 8, &snap) != LogStatus::ok) std::_Exit(8);
+        if (mine.snapshot(id_from_string("dead"), views, 64, &snap) != LogStatus::ok) std::_Exit(8);
         break;
       case StopAt::after_commit:
         if (mine.commit(b.exchange) != LogStatus::ok) std::_Exit(9);
@@ -145,6 +159,7 @@ class LivenessTest : public ::testing::Test {
   MapResult mapping;
   TurnLog log;
   int next_request = 0;
+  int children = 0;
 };
 
 TEST_F(LivenessTest, a_process_killed_between_turns_leaves_an_exchange_that_expires_and_blocks_nothing) {
@@ -169,38 +184,81 @@ TEST_F(LivenessTest, a_process_killed_after_commit_leaves_nothing_behind) {
   EXPECT_GT(log.stats().segments_recycled, 10u);
 }
 
-// KNOWN BUG (reported; not fixed here): the killed appender's segment pin
-// (SegmentHeader::writers, taken in LogEngine::reserve, given back only in
-// TurnWriter::finish / drop or begin_turn's failure path) stays for ever, so
-// LogEngine::try_recycle refuses that segment for ever (R5 check `writers !=
-// 0`) and every append of every thread is log_full once the ring comes
-// round, even after the dead exchange expired. This test pins today's
-// behaviour; the fix must reach the contract (T10: after the expiry, 300 of
-// 300 appends go in), and then this test fails and gives way to one that
-// states it.
-TEST_F(LivenessTest, KNOWN_BUG_a_process_killed_inside_an_append_pins_its_segment_for_ever) {
+// A joined appender killed inside an append: its segment pin is counted
+// under its process slot; the first append that finds the ring refused by
+// it asks posix_liveness whether the process lives, reaps it, and the ring
+// recycles past its (expired, aborted) record [T10].
+TEST_F(LivenessTest, a_joined_process_killed_inside_an_append_is_reaped_and_the_ring_recycles) {
   kill_child_at(StopAt::inside_append);
   wait_past_timeout();
-  // The dead exchange expires (T10 for its own thread) and its half-written
-  // record is aborted: nothing of it is busy or unfinished any more ...
   EXPECT_EQ(dead_state(), ExchangeState::expired);
-  const int before_full = append_live(300);
-  EXPECT_LT(before_full, 300) << "the ring recycled past a dead writer's pin: the bug is fixed, state the contract instead";
-  EXPECT_GE(before_full, 40);  // about one ring (60 records less the dead exchange's segment) went in
-  // ... yet the log stays full for every thread, for ever.
-  wait_past_timeout();
-  EXPECT_EQ(append_live(10), 0);
+  EXPECT_EQ(append_live(300), 300);
+  EXPECT_GT(log.stats().segments_recycled, 10u);
+  EXPECT_EQ(log.reap(), 0u);  // reaped already, by the append that needed it
 }
 
-// KNOWN BUG (reported; not fixed here): a reader slot's pin (ReaderSlot::pin,
-// set in LogEngine::pin, cleared by Snapshot::release) of a killed process
-// stays for ever: LogEngine::pins_clear refuses to reuse that segment, so the
-// log is full for good under recycle_oldest, and the slot is lost (after
-// reader_slots such deaths every snapshot is too_many_readers).
-TEST_F(LivenessTest, KNOWN_BUG_a_process_killed_holding_a_snapshot_pins_the_ring_for_ever) {
+// A joined reader killed holding a snapshot: its reader pin carries its
+// process slot and is reaped when the ring needs the segment [T8, T10].
+TEST_F(LivenessTest, a_joined_process_killed_holding_a_snapshot_is_reaped_and_the_ring_recycles) {
   kill_child_at(StopAt::holding_snapshot);
+  EXPECT_EQ(append_live(300), 300);
+  EXPECT_GT(log.stats().segments_recycled, 10u);
+}
+
+// More dead readers than reader slots: a snapshot that finds every slot
+// taken reaps and takes one of theirs; more deaths than process slots: each
+// new child's join() takes over a dead process's slot.
+TEST_F(LivenessTest, reader_slots_and_process_slots_of_dead_joined_processes_come_back) {
+  const int deaths = static_cast<int>(ring_config().reader_slots) + 4;  // 12 > 8 reader slots > 7 process slots
+  for (int i = 0; i < deaths; i++) kill_child_at(StopAt::holding_snapshot);  // a child that cannot join exits 11
+  TurnView views[64];
+  Snapshot snap;
+  EXPECT_EQ(log.snapshot(id_from_string("dead"), views, 64, &snap), LogStatus::ok);
+  snap.release();
+  EXPECT_EQ(append_live(300), 300);
+}
+
+// A live process is never reaped, however long it holds its pin: a second
+// handle of this (living) process holds a snapshot; the ring stops at it.
+TEST_F(LivenessTest, a_live_joined_process_keeps_its_pin) {
+  MapResult m = open_file_mapping(path.c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  TurnLog other;
+  ASSERT_EQ(attach_log(m.mapping, steady_clock(), &other), MapStatus::ok);
+  ASSERT_EQ(other.join(posix_liveness()), LogStatus::ok);
+  EXPECT_NE(other.process_slot(), log.process_slot());
+  ASSERT_EQ(append_live(1), 1);
+  TurnView views[64];
+  Snapshot snap;
+  ASSERT_EQ(other.snapshot(id_from_string("live"), views, 8, &snap), LogStatus::ok);
+  EXPECT_LT(append_live(300), 300);  // log_full at the pinned segment
+  EXPECT_EQ(log.reap(), 0u);
+  snap.release();
+  EXPECT_EQ(append_live(300), 300);
+}
+
+// A process that did not join shares slot 0: what it dies holding is not
+// attributed to it, so nothing can be reaped while processes run; the
+// segment stays pinned and, under recycle_oldest, every append of every
+// thread is log_full once the ring comes round, until recover_log() after a
+// restart (RecoveryAfterDeath below). Documented in docs/DURABILITY.md.
+TEST_F(LivenessTest, a_process_that_did_not_join_and_dies_inside_an_append_pins_its_segment_until_recovery) {
+  kill_child_at(StopAt::inside_append, Join::no);
   wait_past_timeout();
-  EXPECT_LT(append_live(300), 300) << "recycled past a dead reader's pin: the bug is fixed, state the contract instead";
+  EXPECT_EQ(dead_state(), ExchangeState::expired);
+  const int before_full = append_live(300);
+  EXPECT_LT(before_full, 300);
+  EXPECT_GE(before_full, 40);  // about one ring (60 records less the dead exchange's segment) went in
+  wait_past_timeout();
+  EXPECT_EQ(append_live(10), 0);
+  EXPECT_EQ(log.reap(), 0u);
+}
+
+// The same for a reader that did not join.
+TEST_F(LivenessTest, a_process_that_did_not_join_and_dies_holding_a_snapshot_pins_the_ring_until_recovery) {
+  kill_child_at(StopAt::holding_snapshot, Join::no);
+  wait_past_timeout();
+  EXPECT_LT(append_live(300), 300);
   EXPECT_EQ(append_live(10), 0);
 }
 
@@ -217,7 +275,7 @@ namespace {
 using RecoveryAfterDeath = LivenessTest;
 
 TEST_F(RecoveryAfterDeath, clears_a_dead_appenders_pin_and_drops_its_torn_record) {
-  kill_child_at(StopAt::inside_append);
+  kill_child_at(StopAt::inside_append, Join::no);
   RecoveryReport report;
   ASSERT_EQ(recover_log(mapping.mapping.data(), mapping.mapping.size(), &report), LogStatus::ok);
   EXPECT_EQ(report.writer_pins_cleared, 1u);
@@ -230,7 +288,7 @@ TEST_F(RecoveryAfterDeath, clears_a_dead_appenders_pin_and_drops_its_torn_record
 }
 
 TEST_F(RecoveryAfterDeath, clears_a_dead_readers_pin) {
-  kill_child_at(StopAt::holding_snapshot);
+  kill_child_at(StopAt::holding_snapshot, Join::no);
   RecoveryReport report;
   ASSERT_EQ(recover_log(mapping.mapping.data(), mapping.mapping.size(), &report), LogStatus::ok);
   EXPECT_EQ(report.reader_pins_cleared, 1u);

@@ -233,6 +233,16 @@ struct SyncResult {
 /// copy-on-write view (nothing of it reaches the file).
 SyncResult sync_log(Mapping& mapping, const TurnLog& log) noexcept;
 
+/// This process's Liveness for TurnLog::join() on POSIX systems. The
+/// identity is the pid and, on Linux, the low 32 bits of the process's start
+/// time (/proc/self/stat), so a pid the kernel reuses names another process.
+/// `alive` answers false when kill(pid, 0) finds no such process, when the
+/// process is a zombie (killed, not yet reaped by its parent), or when the
+/// process with that pid started at another time; true otherwise (also when
+/// it cannot tell). Every process sharing the region must see the others'
+/// pids: one pid namespace.
+[[nodiscard]] TurnLog::Liveness posix_liveness() noexcept;
+
 /// Attaches `table` to the LockTable at `region`; the checks of attach_log().
 MapStatus attach_table(void* region, std::size_t bytes, Clock clock, LockTable* table) noexcept;
 /// attach_table() on a mapping.

@@ -90,6 +90,26 @@
 // retention `keep_all`, the log never recycles and returns log_full instead.
 // A stalled writer keeps its segment pinned, so it is never lapped: the tail
 // stops (log_full) one ring away from the oldest unfinished record.
+//
+// ## Processes [T10]
+//
+// Several processes may share a region (weft/mapping.h). A process killed
+// while it held something nobody else may take from a live holder (a
+// segment pin while it copies a payload, a reader pin, a claim of a thread
+// or exchange slot, a ring transition) would hold it for ever. With
+// Config::process_slots > 1 each process join()s: it gets a slot in the
+// process table (identity, and a generation), and everything it holds
+// carries the slot (writer pins are counted per process and segment; reader
+// pins, thread claims, exchange claims and segment transitions store the
+// slot beside or inside the word they claim). Whoever finds something held
+// too long asks the injected Liveness whether the holder is alive; if it is
+// dead, one survivor wins the slot (live -> reaping, a CAS), undoes or
+// finishes each half-done step exactly as recover_log() would, clears the
+// pins, and frees the slot. A dead reaper's slot is reaped in its turn.
+// Nothing is ever taken from a live process, however long it stalls.
+//
+// Layout with P = process_slots > 1: after the reader slots,
+//   [ ProcessSlot x (P - 1) ][ pins: one word per segment and joined slot ]
 #pragma once
 
 #include <cstddef>
@@ -102,6 +122,10 @@
 
 namespace weft {
 inline namespace WEFT_SEAM_NS {
+
+namespace detail {
+struct LogEngine;
+}  // namespace detail
 
 /// Who wrote a turn.
 enum class Role : std::uint8_t { user = 1, assistant = 2, system = 3, tool = 4 };
@@ -151,6 +175,7 @@ enum class [[nodiscard]] LogStatus : std::uint8_t {
                        ///< 32-bit words, after tickets_max exchanges): format the log again
   word_size_mismatch,  ///< attach: the region was formatted by a build with the
                        ///< other word size (WEFT_WORD_BITS 32 vs 64)
+  too_many_processes,  ///< join: every process slot is held by a live process
 };
 
 /// A short lowercase name of a status, for messages.
@@ -295,6 +320,25 @@ class TurnLog {
     std::uint32_t reader_slots = 64;          ///< snapshots/cursors alive at once
     std::uint64_t exchange_timeout_ns = 30'000'000'000ULL;  ///< open with no progress: expired
     Retention retention = Retention::keep_all;  ///< see Retention
+    /// Processes that can join() the log (1 .. process_slots_max), plus
+    /// one: slot 0 is shared by every handle that did not join, and what a
+    /// process dies holding there is reclaimed only by recover_log(). With
+    /// the default 1 nobody can join and the layout has no process table.
+    std::uint32_t process_slots = 1;
+  };
+
+  /// How a handle tells the log which process it is, and how the log asks
+  /// whether another process is still alive (docs/DURABILITY.md, "Liveness
+  /// across processes"). weft/mapping.h gives one for POSIX processes
+  /// (posix_liveness: pid and start time, one pid namespace).
+  struct Liveness {
+    /// This process's identity (not 0), as `alive` understands it.
+    std::uint64_t identity = 0;
+    /// False only when the process of `identity` is dead and will never run
+    /// again (true when unsure). Called on slow paths only: when a ring
+    /// segment, a reader slot, a claim or a transition is held too long.
+    bool (*alive)(void* context, std::uint64_t identity) = nullptr;
+    void* context = nullptr;  ///< passed to `alive`
   };
 
   /// Most turns in one exchange.
@@ -302,7 +346,9 @@ class TurnLog {
   /// Bytes of a record header.
   static constexpr std::size_t record_header_bytes = 64;
   /// Format version written into regions.
-  static constexpr std::uint32_t format_version = 1;
+  static constexpr std::uint32_t format_version = 2;
+  /// Most process slots (Config::process_slots).
+  static constexpr std::uint32_t process_slots_max = 1024;
   /// Required alignment of a region.
   static constexpr std::size_t region_alignment = 64;
   /// Bound on retries of one call (each means another thread made progress).
@@ -333,7 +379,8 @@ class TurnLog {
   TurnLog() noexcept = default;
   /// Frees the region if create() allocated it; a region given to init() or
   /// attach() is the caller's and stays as it is (other views keep using it).
-  /// Snapshots and writers of this log must be gone first.
+  /// Gives back the process slot if join() took one. Snapshots and writers
+  /// of this log must be gone first.
   ~TurnLog();
   /// Not copyable: the object is a view of one region.
   TurnLog(const TurnLog&) = delete;
@@ -353,6 +400,27 @@ class TurnLog {
   LogStatus attach(void* region, std::size_t bytes, Clock clock) noexcept;
   /// Allocates the region once (the only allocation) and formats it.
   LogStatus create(const Config& config, Clock clock) noexcept;
+
+  /// Takes a process slot for this handle (Config::process_slots > 1): from
+  /// then on what this handle holds (segment pins of appends in progress,
+  /// reader pins of snapshots, claims and ring transitions) is marked with
+  /// the slot, so that when this process dies the survivors reclaim it and
+  /// no process waits for ever on a dead one [T10]. `liveness.alive` is how
+  /// this handle judges other processes. too_many_processes when every slot
+  /// is held by a live process (dead holders are reclaimed first);
+  /// invalid_argument for identity 0, no `alive`, or a handle that joined
+  /// already; bad_region when the log has a single slot. The slot is given
+  /// back by the destructor. One handle per process should join; handles
+  /// that do not share slot 0.
+  LogStatus join(const Liveness& liveness) noexcept;
+  /// Reclaims what dead processes left (each joined slot whose process
+  /// `alive` says is dead): their segment pins, reader pins, claims and
+  /// half-done ring transitions; returns how many processes it reclaimed.
+  /// The log does this by itself when something is held too long; calling
+  /// it is never needed, only sooner. Needs a joined handle (else 0).
+  std::size_t reap() noexcept;
+  /// This handle's process slot: 0 until join() succeeded.
+  [[nodiscard]] std::uint32_t process_slot() const noexcept { return process_; }
 
   /// Begins an exchange on `thread` for `request` (the idempotency key; must
   /// not be zero). `fence` is a fencing token (0 = none). Returns ok with a
@@ -429,8 +497,11 @@ class TurnLog {
   struct Owned {
     void operator()(unsigned char* p) const noexcept;
   };
+  friend struct detail::LogEngine;
   unsigned char* region_ = nullptr;
   Clock clock_{};
+  std::uint32_t process_ = 0;  // process slot (join), 0: the shared one
+  Liveness liveness_{};
   std::unique_ptr<unsigned char, Owned> owned_;
 };
 
