@@ -412,6 +412,7 @@ struct LogEngine {
         if (s == th_empty) {
           if (!insert) return false;  // ids are never removed: absent
           if (t.state.compare_exchange_strong(s, th_claim(proc), mo_acq_rel)) {
+            WEFT_RACE_POINT("turn_log.thread.claimed");
             t.key_hi.store(id.hi, mo_relaxed);
             t.key_lo.store(id.lo, mo_relaxed);
             t.next_ticket.store(1, mo_relaxed);

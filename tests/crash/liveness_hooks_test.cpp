@@ -4,11 +4,16 @@
 // of a transition, and checks what the survivors can still do.
 //
 // Findings (see docs/DURABILITY.md, "Liveness across processes"):
-// - TurnLog: a process killed between claiming an exchange slot and opening
-//   it (begin_exchange, after the claim CAS: `turn_log.begin.claimed`) leaves
-//   the slot `claiming` for ever; every later begin on that thread waits for
-//   it, runs out of its bound and answers `contended`, for ever. Exchanges of
-//   other threads are not affected.
+// - TurnLog, joined processes (Config::process_slots > 1, TurnLog::join):
+//   killed at any transition (a thread or exchange claim, a segment being
+//   prepared or recycled, inside an append, inside a reap) blocks nobody:
+//   the first survivor that waits too long on it reaps the dead process.
+//   Killed inside join() itself: one process slot is lost until recovery.
+// - TurnLog, a process that did not join (shared slot 0): killed between
+//   claiming an exchange slot and opening it (`turn_log.begin.claimed`)
+//   leaves the slot `claiming`; every later begin on that thread waits for
+//   it, runs out of its bound and answers `contended` until recover_log()
+//   after a restart. Exchanges of other threads are not affected.
 // - LockTable: a process killed with a slot in `keyed` (after the key is
 //   written, before the holder is published: `lock_table.acquire.keyed`)
 //   leaves that key in transition for ever: every acquire of the key answers
@@ -84,9 +89,9 @@ class HookedLivenessTest : public ::testing::Test {
   std::string dir;
 };
 
-// KNOWN BUG (reported; not fixed here): see the file comment. The exchange
-// slot stays `claiming`; nothing expires a claim (T10 covers open exchanges).
-TEST_F(HookedLivenessTest, KNOWN_BUG_a_process_killed_while_claiming_an_exchange_blocks_its_thread_for_ever) {
+// A process that did not join: see the file comment. Its claim is marked
+// with the shared slot 0, which nobody may reap while processes run.
+TEST_F(HookedLivenessTest, a_process_that_did_not_join_and_dies_claiming_an_exchange_blocks_its_thread_until_recovery) {
   TurnLog::Config config;
   config.segment_bytes = 4096;
   config.segment_count = 4;
@@ -110,7 +115,7 @@ TEST_F(HookedLivenessTest, KNOWN_BUG_a_process_killed_while_claiming_an_exchange
   ::usleep(100'000);  // five expiry timeouts: nothing expires a claim
   EXPECT_EQ(log.begin_exchange(id_from_string("stuck"), id_from_string("next"), BeginPolicy::queue).status,
             LogStatus::contended)
-      << "a dead claimer no longer blocks its thread: the bug is fixed";
+      << "a claim of slot 0 was taken from its (dead) holder: nothing tells a dead slot-0 holder from a live one";
   EXPECT_EQ(log.begin_exchange(id_from_string("stuck"), id_from_string("again"), BeginPolicy::queue).status,
             LogStatus::contended);
   // Other threads are not affected.
@@ -155,6 +160,132 @@ TEST_F(HookedLivenessTest, KNOWN_LIMITATION_a_process_killed_mid_acquire_leaves_
       << "a dead acquirer no longer blocks its key: the limitation is gone";
   EXPECT_EQ(table.try_acquire(id_from_string("free-key"), 8, LockMode::exclusive, 1'000'000'000).status,
             LockStatus::acquired);
+}
+
+
+// ---- joined processes: every transition a process can die in -----------------
+// With Config::process_slots > 1 and every process joined (posix_liveness),
+// a process killed at any of these race points leaves nothing that blocks
+// the others for good [T10]: the first survivor that waits too long on what
+// it holds reaps it. Each case: a child joins, runs exchanges (a new thread,
+// 300-byte turns, a ring of four 4 KiB segments that turns over) until it
+// reaches the race point and is killed there; the parent (joined) then
+// begins on the child's thread and runs 300 exchanges through the ring.
+
+TurnLog::Config joined_config() {
+  TurnLog::Config config;
+  config.segment_bytes = 4096;
+  config.segment_count = 4;
+  config.thread_capacity = 16;
+  config.exchanges_per_thread = 4;
+  config.reader_slots = 4;
+  config.exchange_timeout_ns = 20'000'000;  // 20 ms
+  config.retention = TurnLog::Retention::recycle_oldest;
+  config.process_slots = 4;
+  return config;
+}
+
+// Appends `n` one-turn exchanges on `thread`; returns how many committed.
+int run_exchanges(TurnLog& log, const char* thread, int n, int first_request = 0) {
+  static const std::string payload(300, 'x');
+  for (int i = 0; i < n; i++) {
+    const std::string request = std::string(thread) + "-" + std::to_string(first_request + i);
+    const BeginResult b = log.begin_exchange(id_from_string(thread), id_from_string(request), BeginPolicy::queue);
+    if (b.status != LogStatus::ok) return i;
+    if (log.append(b.exchange, Role::user, payload.data(), payload.size()) != LogStatus::ok) {
+      (void)log.abort(b.exchange);
+      return i;
+    }
+    if (log.commit(b.exchange) != LogStatus::ok) return i;
+  }
+  return n;
+}
+
+class JoinedLivenessTest : public HookedLivenessTest, public ::testing::WithParamInterface<const char*> {
+ protected:
+  void SetUp() override {
+    HookedLivenessTest::SetUp();
+    path = dir + "/log";
+    m = create_file_mapping(path.c_str(), TurnLog::region_bytes(joined_config()));
+    ASSERT_EQ(m.status, MapStatus::ok);
+    ASSERT_EQ(format_log(m.mapping, joined_config(), steady_clock(), &log), MapStatus::ok);
+  }
+  // The child's part: attach, join, run exchanges on `thread` (until killed).
+  void child_runs(const char* thread, int exchanges = 2000) {
+    MapResult mine = open_file_mapping(path.c_str());
+    TurnLog child_log;
+    if (mine.status != MapStatus::ok || attach_log(mine.mapping, steady_clock(), &child_log) != MapStatus::ok) {
+      std::_Exit(5);
+    }
+    if (child_log.join(posix_liveness()) != LogStatus::ok) std::_Exit(6);
+    (void)run_exchanges(child_log, thread, exchanges);
+  }
+  // The parent's checks once the child is dead.
+  void survivors_go_on() {
+    ::usleep(60'000);  // three expiry timeouts: the child's open exchange, if any, expires
+    const BeginResult b = log.begin_exchange(id_from_string("child"), id_from_string("after-death"), BeginPolicy::queue);
+    EXPECT_EQ(b.status, LogStatus::ok);
+    if (b.status == LogStatus::ok) {
+      EXPECT_EQ(log.abort(b.exchange), LogStatus::ok);
+    }
+    const std::uint64_t recycled = log.stats().segments_recycled;
+    EXPECT_EQ(run_exchanges(log, "live", 300), 300);
+    EXPECT_GT(log.stats().segments_recycled, recycled + 10);
+  }
+  std::string path;
+  MapResult m;
+  TurnLog log;
+};
+
+TEST_P(JoinedLivenessTest, a_joined_process_killed_here_blocks_nobody) {
+  ASSERT_EQ(log.join(posix_liveness()), LogStatus::ok);
+  kill_child_at(GetParam(), [&] { child_runs("child"); });
+  survivors_go_on();
+}
+
+INSTANTIATE_TEST_SUITE_P(RacePoints, JoinedLivenessTest,
+                         ::testing::Values("turn_log.thread.claimed",         // thread slot claimed, key not yet written
+                                           "turn_log.begin.claimer_marked",   // exchange slot marked, not yet claimed
+                                           "turn_log.begin.claimed",          // exchange slot claiming, not yet open
+                                           "turn_log.open_next.preparing",    // segment preparing
+                                           "turn_log.append.placed",          // inside an append (segment pinned)
+                                           "turn_log.recycle.marked",         // segment recycling, head not moved
+                                           "turn_log.recycle.head_moved"),    // head moved, segment not yet retired
+                         [](const ::testing::TestParamInfo<const char*>& point) {
+                           std::string name = point.param;
+                           for (char& c : name) {
+                             if (c == '.') c = '_';
+                           }
+                           return name;
+                         });
+
+// A reaper killed while it cleans a dead process's slot: the slot it was
+// reaping stays `reaping` by a dead reaper; the next survivor that needs it
+// reaps the reaper and adopts the slot.
+TEST_F(JoinedLivenessTest, a_reaper_killed_while_reaping_is_reaped_in_its_turn) {
+  ASSERT_EQ(log.join(posix_liveness()), LogStatus::ok);
+  kill_child_at("turn_log.append.placed", [&] { child_runs("child"); });  // dies pinning a segment
+  ::usleep(60'000);  // its exchange expires
+  kill_child_at("turn_log.reap.clean", [&] { child_runs("reaper"); });    // reaps the first, dies doing it
+  survivors_go_on();
+  EXPECT_EQ(log.reap(), 0u);  // nothing left to reap
+}
+
+// Killed inside join() (between taking a free slot and publishing its
+// identity): that one slot stays `joining`, unknown to everyone, until
+// recover_log() after a restart. The others join and work as before.
+TEST_F(JoinedLivenessTest, a_process_killed_inside_join_costs_one_process_slot_until_recovery) {
+  kill_child_at("turn_log.join.joining", [&] { child_runs("child"); });
+  ASSERT_EQ(log.join(posix_liveness()), LogStatus::ok);
+  survivors_go_on();
+  TurnLog second, third;
+  ASSERT_EQ(attach_log(m.mapping, steady_clock(), &second), MapStatus::ok);
+  ASSERT_EQ(attach_log(m.mapping, steady_clock(), &third), MapStatus::ok);
+  EXPECT_EQ(second.join(posix_liveness()), LogStatus::ok);
+  EXPECT_EQ(third.join(posix_liveness()), LogStatus::too_many_processes);  // 3 joinable slots: one lost
+  RecoveryReport report;
+  ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
+  EXPECT_EQ(third.join(posix_liveness()), LogStatus::ok);
 }
 
 }  // namespace
