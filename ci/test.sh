@@ -49,7 +49,8 @@ for preset in "${presets[@]}"; do
   fi
   # The crash and multi-process tests' counts (kills, turns confirmed,
   # recovered, lost; leases, commits, stale fences), written by the tests.
-  for summary_file in build/"$preset"/durability-crash.txt build/"$preset"/durability-multiprocess.txt; do
+  for summary_file in build/"$preset"/durability-crash.txt build/"$preset"/durability-crash-ring.txt \
+                      build/"$preset"/durability-multiprocess.txt; do
     if [ -f "$summary_file" ]; then sed 's/^/    /' "$summary_file"; fi
   done
   passed=$((passed + total - bad))

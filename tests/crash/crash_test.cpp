@@ -28,7 +28,15 @@
 // parent ends the *epoch*: stops every writer, runs the final check on that
 // file, and starts a new file, so a soak can run for hours.
 //
+// With --ring the log is a ring of 8 segments that recycles (retention
+// recycle_oldest) and every writer joins it (TurnLog::join, posix_liveness):
+// killed writers leave pins, claims and transitions that the surviving
+// writers must reap for the ring to keep turning [T10]. The checks then
+// count exchanges the ring trimmed (T8: a prefix of each thread, never a
+// confirmed exchange above the trim point) instead of requiring them.
+//
 //   weft_crash_test                         CI: 200 kills, 4 writers (well under a minute)
+//   weft_crash_test --ring                  CI: the same on a recycling ring
 //   weft_crash_test --kills 20000 --writers 8 --log-mib 256     a soak (docs/DURABILITY.md)
 //
 // Prints one summary line ("crash: kills ...") and exits 0, or 1 on any lost
@@ -48,6 +56,7 @@
 #include <vector>
 
 #include "crash/log_checker.h"
+#include "weft/log_inspect.h"
 #include "weft/mapping.h"
 
 namespace weft::crash {
@@ -71,6 +80,8 @@ struct Options {
   std::string control;
   /// Also write the summary line to this file (ci/test.sh shows it).
   std::string summary;
+  /// A recycling ring of 8 segments that every writer joins.
+  bool ring = false;
 };
 
 TurnLog::Config config_for(const Options& o) {
@@ -82,6 +93,11 @@ TurnLog::Config config_for(const Options& o) {
   c.reader_slots = 64;
   c.exchange_timeout_ns = o.timeout_ms * 1'000'000ULL;
   c.retention = TurnLog::Retention::keep_all;
+  if (o.ring) {
+    c.segment_count = 8;
+    c.retention = TurnLog::Retention::recycle_oldest;
+    c.process_slots = static_cast<std::uint32_t>(o.writers + 2);  // the writers, a spare, and slot 0
+  }
   return c;
 }
 
@@ -99,6 +115,13 @@ void sleep_us(std::uint64_t us) {
   if (m.status != MapStatus::ok || attach_log(m.mapping, steady_clock(), &log) != MapStatus::ok) {
     (void)send(fd, Message{Message::failed, static_cast<std::uint8_t>(slot), 0, 1, 0});
     std::_Exit(3);
+  }
+  if (o.ring) {
+    const LogStatus joined = log.join(posix_liveness());
+    if (joined != LogStatus::ok) {
+      (void)send(fd, Message{Message::failed, static_cast<std::uint8_t>(slot), 0, static_cast<std::uint32_t>(joined), 0});
+      std::_Exit(5);
+    }
   }
   std::mt19937_64 rng(splitmix(o.seed ^ (static_cast<std::uint64_t>(slot) << 32) ^ static_cast<std::uint64_t>(incarnation)));
   const auto w = static_cast<std::uint8_t>(slot);
@@ -135,9 +158,12 @@ void sleep_us(std::uint64_t us) {
       (void)send(fd, Message{Message::committed, w, static_cast<std::uint16_t>(th), 0, x.ticket});
     } else {
       (void)log.abort(x);
-      (void)send(fd, Message{st == LogStatus::log_full ? Message::log_full : Message::not_committed, w,
+      // On the ring log_full passes: the oldest segment waits for a killed
+      // writer's exchange to expire (T10); elsewhere the parent ends the epoch.
+      const bool full = st == LogStatus::log_full && !o.ring;
+      (void)send(fd, Message{full ? Message::log_full : Message::not_committed, w,
                              static_cast<std::uint16_t>(th), static_cast<std::uint32_t>(st), x.ticket});
-      if (st == LogStatus::log_full) sleep_us(5000);  // the parent ends the epoch
+      if (st == LogStatus::log_full) sleep_us(o.ring ? 2000 : 5000);
     }
     sleep_us(rng() % 800);  // think time
   }
@@ -159,6 +185,8 @@ struct Totals {
   int checks = 0;
   std::size_t confirmed_exchanges = 0;
   std::size_t recovered_exchanges = 0;
+  std::size_t trimmed_exchanges = 0;  // confirmed, then recycled away by the ring (T8)
+  std::uint64_t segments_recycled = 0;
   std::size_t visible_exchanges = 0;
   std::size_t not_committed = 0;
   std::size_t violations = 0;
@@ -183,7 +211,7 @@ class Parent {
     for (int i = 0; i < o_.writers; i++) start(i);
     int kills = 0;
     const std::uint64_t segments = config_for(o_).segment_count;
-    while (kills < kills_left && !log_full_ && observer.stats().segments_opened * 10 < segments * 9) {
+    while (kills < kills_left && !log_full_ && (o_.ring || observer.stats().segments_opened * 10 < segments * 9)) {
       pump(static_cast<int>(1 + rng_() % 40));
       const int victim = static_cast<int>(rng_() % static_cast<std::uint64_t>(o_.writers));
       stop(victim, totals, true);
@@ -199,8 +227,11 @@ class Parent {
     totals.epochs++;
     totals.confirmed_exchanges += checker_.confirmed_exchanges();
     totals.recovered_exchanges += checker_.last().confirmed_found;
+    totals.trimmed_exchanges += checker_.last().confirmed_trimmed;
+    totals.segments_recycled += observer.stats().segments_recycled;
     totals.visible_exchanges += checker_.last().visible_exchanges;
     totals.violations += checker_.violations().size();
+    if (o_.ring) ring_goes_round(observer, totals);
     std::printf("crash: epoch %d: %d kills, %zu exchanges confirmed, %zu recovered, %zu visible, %.1f MiB of log used\n",
                 totals.epochs, kills, checker_.confirmed_exchanges(), checker_.last().confirmed_found,
                 checker_.last().visible_exchanges,
@@ -237,6 +268,40 @@ class Parent {
     w.pid = pid;
     w.fd = fds[0];
     w.open_exchange = false;
+  }
+
+  // T10 on the ring: once every writer is dead (killed, some mid-append,
+  // mid-claim or mid-recycle) and their exchanges expired, a new process
+  // that joins must get four rings' worth of exchanges through. Dead pins
+  // or transitions that nobody reaped would stop it at the first ring.
+  void ring_goes_round(TurnLog& observer, Totals& totals) {
+    if (observer.join(posix_liveness()) != LogStatus::ok) {
+      std::fprintf(stderr, "VIOLATION T10: the parent cannot join the ring\n");
+      totals.violations++;
+      return;
+    }
+    const std::uint64_t before = observer.stats().segments_recycled;
+    const std::string payload(1000, 'r');
+    int committed = 0;
+    const int rounds = 2000;  // about 2.2 MB through a 512 KiB ring
+    for (int i = 0; i < rounds; i++) {
+      const std::string request = "probe-" + std::to_string(i);
+      const BeginResult b = observer.begin_exchange(id_from_string("ring-probe"), id_from_string(request), BeginPolicy::queue);
+      if (b.status != LogStatus::ok) break;
+      if (observer.append(b.exchange, Role::user, payload.data(), payload.size()) != LogStatus::ok ||
+          observer.commit(b.exchange) != LogStatus::ok) {
+        (void)observer.abort(b.exchange);
+        break;
+      }
+      committed++;
+    }
+    std::printf("crash: after the last kill a new process got %d of %d exchanges through the ring (%llu segments recycled)\n",
+                committed, rounds, static_cast<unsigned long long>(observer.stats().segments_recycled - before));
+    if (committed != rounds) {
+      std::fprintf(stderr, "VIOLATION T10: the ring stopped after %d exchanges: something of a dead writer was not reaped\n",
+                   committed);
+      totals.violations++;
+    }
   }
 
   // SIGKILL (a crash), then everything it said before dying.
@@ -314,6 +379,16 @@ class Parent {
       totals.violations++;
       return;
     }
+    if (o_.ring) {  // what the ring recycled away, per thread (writers are stopped: it holds still)
+      const TurnLog::Config config = config_for(o_);
+      for (std::uint32_t slot = 0; slot < config.thread_capacity; slot++) {
+        ThreadReport report;
+        if (inspect_thread(m.mapping.data(), m.mapping.size(), slot, &report) != LogStatus::ok || !report.used) continue;
+        for (std::uint32_t th = 0; th < o_.threads; th++) {
+          if (report.thread == thread_id(prefix, th)) checker_.set_trimmed(th, report.trimmed_through);
+        }
+      }
+    }
     (void)checker_.check(log, final_check);
     totals.checks++;
   }
@@ -331,7 +406,7 @@ int usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s [--kills N] [--writers N] [--threads N] [--check-every N] [--timeout-ms N]\n"
                "          [--log-mib N] [--seed N] [--dir DIR] [--keep-files] [--control lie|torn]\n"
-               "          [--summary FILE]\n"
+               "          [--summary FILE] [--ring]\n"
                "SIGKILLs writer processes of a file-backed TurnLog at random moments and checks\n"
                "after each few kills that every confirmed turn is there once and whole (T1-T6).\n",
                argv0);
@@ -346,6 +421,7 @@ int run(int argc, char** argv) {
     auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
     const char* v = nullptr;
     if (a == "--keep-files") { o.keep_files = true; continue; }
+    if (a == "--ring") { o.ring = true; continue; }
     if (a == "--help" || a == "-h") return usage(argv[0]), 0;
     if ((v = value()) == nullptr) return usage(argv[0]);
     if (a == "--kills") o.kills = std::atoi(v);
@@ -384,13 +460,18 @@ int run(int argc, char** argv) {
   }
   if (o.dir.empty() && !o.keep_files) std::filesystem::remove_all(dir);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const std::size_t lost = totals.confirmed_exchanges - totals.recovered_exchanges;
-  char line[512];
+  const std::size_t lost = totals.confirmed_exchanges - totals.recovered_exchanges - totals.trimmed_exchanges;
+  char ring[128] = "";
+  if (o.ring) {
+    std::snprintf(ring, sizeof ring, "ring: segments recycled %llu, turns recycled away %zu, ",
+                  static_cast<unsigned long long>(totals.segments_recycled), 2 * totals.trimmed_exchanges);
+  }
+  char line[640];
   std::snprintf(line, sizeof line,
                 "crash: kills %d (mid-exchange %d), epochs %d, checks %d, turns confirmed %zu, turns recovered %zu, "
-                "turns lost %zu, turns visible %zu, exchanges not committed %zu, violations %zu, %.1f s\n",
+                "%sturns lost %zu, turns visible %zu, exchanges not committed %zu, violations %zu, %.1f s\n",
                 totals.kills, totals.kills_mid_exchange, totals.epochs, totals.checks, 2 * totals.confirmed_exchanges,
-                2 * totals.recovered_exchanges, 2 * lost, 2 * totals.visible_exchanges, totals.not_committed,
+                2 * totals.recovered_exchanges, ring, 2 * lost, 2 * totals.visible_exchanges, totals.not_committed,
                 totals.violations, seconds);
   std::fputs(line, stdout);
   if (!o.summary.empty()) {

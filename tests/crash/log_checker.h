@@ -106,7 +106,7 @@ bool drain(int fd, int timeout_ms, OnMessage&& on_message) {
 class LogChecker {
  public:
   LogChecker(const char* prefix, std::uint32_t threads, std::uint32_t window)
-      : prefix_(prefix), threads_(threads), window_(window), previous_(threads) {}
+      : prefix_(prefix), threads_(threads), window_(window), previous_(threads), trimmed_(threads, 0) {}
 
   /// A writer was told commit() returned ok for (thread, ticket).
   void confirm(std::uint32_t thread, std::uint64_t ticket) {
@@ -116,6 +116,9 @@ class LogChecker {
     }
   }
   [[nodiscard]] std::size_t confirmed_exchanges() const { return confirmed_.size(); }
+  /// The log trimmed `thread` through `ticket` (retention recycle_oldest
+  /// recycled its segments): those exchanges are gone by design [T8].
+  void set_trimmed(std::uint32_t thread, std::uint64_t ticket) { trimmed_[thread] = ticket; }
 
   /// Figures of the last check.
   struct Counts {
@@ -124,6 +127,7 @@ class LogChecker {
     std::size_t confirmed_found = 0;      ///< confirmed exchanges shown
     std::size_t confirmed_pending = 0;    ///< confirmed, above the watermark (not yet visible)
     std::size_t confirmed_missing = 0;    ///< confirmed, at or below the watermark, not shown (T1 violation)
+    std::size_t confirmed_trimmed = 0;    ///< confirmed, then trimmed by the ring's recycling (T8)
     std::size_t exported_turns = 0;       ///< turns for_each_committed visited
   };
 
@@ -173,6 +177,7 @@ class LogChecker {
       return;
     }
     const std::uint64_t watermark = snap.visible_through();
+    const std::uint64_t trim = trimmed_[th];
     std::vector<std::uint64_t> tickets;  // visible exchanges in order
     std::set<std::pair<std::uint64_t, std::uint64_t>> requests;
     for (std::size_t i = 0; i < snap.size(); i++) {
@@ -187,6 +192,8 @@ class LogChecker {
       }
       if (v.ticket > watermark) violation("T4: thread %u shows ticket %llu above its watermark", th,
                                           static_cast<unsigned long long>(v.ticket));
+      if (v.ticket <= trim) violation("T8: thread %u shows ticket %llu, trimmed through %llu", th,
+                                     static_cast<unsigned long long>(v.ticket), static_cast<unsigned long long>(trim));
       const std::string expected = payload_of(th, v.ticket, v.index);
       if (v.payload_bytes != expected.size() || std::memcmp(v.payload, expected.data(), expected.size()) != 0) {
         violation("T4/T6: thread %u ticket %llu index %u: payload is not the whole turn (%u bytes, %zu expected)",
@@ -212,6 +219,7 @@ class LogChecker {
     }
     // T5: the previous snapshot (an earlier check) is a prefix of this one.
     std::vector<std::uint64_t>& before = previous_[th];
+    before.erase(before.begin(), std::upper_bound(before.begin(), before.end(), trim));  // trimmed since: a prefix leaves
     if (before.size() > tickets.size() || !std::equal(before.begin(), before.end(), tickets.begin())) {
       violation("T5: thread %u: an earlier snapshot (%zu exchanges) is not a prefix of this one (%zu)", th,
                 before.size(), tickets.size());
@@ -221,6 +229,7 @@ class LogChecker {
     // or below the watermark, an exchange is shown exactly when it committed.
     const std::set<std::uint64_t> shown(tickets.begin(), tickets.end());
     for (std::uint64_t k = watermark >= window_ ? watermark - window_ + 1 : 1; k <= watermark; k++) {
+      if (k <= trim) continue;  // recycled away [T8]
       ExchangeState state{};
       if (log.state(ExchangeRef{thread, k}, &state) != LogStatus::ok) continue;  // slot reused: too old to ask
       if (state != ExchangeState::committed && state != ExchangeState::aborted && state != ExchangeState::expired) {
@@ -234,6 +243,10 @@ class LogChecker {
     }
     // T1: every confirmed exchange at or below the watermark is shown.
     for (auto it = confirmed_.lower_bound({th, 0}); it != confirmed_.end() && it->first == th; ++it) {
+      if (it->second <= trim) {
+        c.confirmed_trimmed++;
+        continue;
+      }
       if (it->second > watermark) {
         c.confirmed_pending++;
         if (final_check) violation("T1: thread %u ticket %llu confirmed but above the final watermark %llu", th,
@@ -257,6 +270,7 @@ class LogChecker {
   std::uint32_t threads_;
   std::uint32_t window_;
   std::vector<std::vector<std::uint64_t>> previous_;
+  std::vector<std::uint64_t> trimmed_;
   std::set<std::pair<std::uint32_t, std::uint64_t>> confirmed_;
   std::vector<std::string> violations_;
   Counts last_;
