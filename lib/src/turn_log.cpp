@@ -120,8 +120,11 @@ constexpr u64 pin_seq(u64 w) { return w >> pin_shift; }
 constexpr u64 pin_process(u64 w) { return w & ((u64{1} << pin_shift) - 1); }
 
 // Process slot state: generation << 12 | reaper << 2 | phase. The reaper is
-// the slot of the process reaping this one (phase proc_reaping).
-enum ProcessPhase : W { proc_free = 0, proc_joining = 1, proc_live = 2, proc_reaping = 3 };
+// the slot of the process reaping this one (phase proc_reaping). A slot is
+// claimed through its identity word (compare-exchange from 0), so a slot
+// whose phase is free but whose identity is set is being joined or left;
+// if that identity's process is dead, anyone may clear it.
+enum ProcessPhase : W { proc_free = 0, proc_live = 2, proc_reaping = 3 };
 constexpr W proc_word(u64 generation, u64 reaper, u64 phase) {
   return static_cast<W>(generation << 12 | reaper << 2 | phase);
 }
@@ -198,9 +201,14 @@ struct alignas(64) ReaderSlot {
   weft::atomic<W> pin;  // 0: free; else pin_word(oldest sequence the reader may read, its process)
 };
 
+// The part of a Liveness identity a process slot keeps: all of it, or its
+// low 32 bits with 32-bit words (posix_liveness: the pid; a dead process
+// whose pid is reused then looks alive: its slot waits, never wrongly reaped).
+constexpr W kept_identity(u64 identity) { return static_cast<W>(identity); }
+
 struct alignas(64) ProcessSlot {
   weft::atomic<W> state;  // proc_word(generation, reaper, phase)
-  Wide identity;          // Liveness::identity of the holder (written while joining)
+  weft::atomic<W> identity;  // kept_identity() of the holder's Liveness::identity (0: none)
 };
 
 struct alignas(64) SegmentHeader {
@@ -595,8 +603,8 @@ struct LogEngine {
     ProcessSlot& ps = process_at(p);
     W s = ps.state.load(mo_acquire);
     if (proc_phase(s) == proc_live) {
-      const u64 identity = ps.identity.load(mo_relaxed);
-      if (ps.state.load(mo_acquire) != s) return false;  // changed hands meanwhile
+      const u64 identity = ps.identity.load(mo_acquire);
+      if (ps.state.load(mo_acquire) != s || identity == 0) return false;  // changed hands meanwhile
       if (liveness->alive(liveness->context, identity)) return false;
       WEFT_RACE_POINT("turn_log.reap.judged");
       return ps.state.compare_exchange_strong(s, proc_word(proc_generation(s), proc, proc_reaping), mo_acq_rel);
@@ -608,8 +616,11 @@ struct LogEngine {
       ProcessSlot& rs = process_at(r);
       const W reaper_state = rs.state.load(mo_acquire);
       if (proc_phase(reaper_state) == proc_live) {
-        const u64 identity = rs.identity.load(mo_relaxed);
-        if (rs.state.load(mo_acquire) != reaper_state || liveness->alive(liveness->context, identity)) return false;
+        const u64 identity = rs.identity.load(mo_acquire);
+        if (rs.state.load(mo_acquire) != reaper_state || identity == 0 ||
+            liveness->alive(liveness->context, identity)) {
+          return false;
+        }
       }
     }
     return ps.state.compare_exchange_strong(s, proc_word(proc_generation(s), proc, proc_reaping), mo_acq_rel);
@@ -654,8 +665,12 @@ struct LogEngine {
         process_at(q).state.compare_exchange_strong(qs, proc_word(proc_generation(qs), proc, proc_reaping), mo_acq_rel);
       }
     }
-    process_at(p).identity.store(0, mo_relaxed);
+    W identity = process_at(p).identity.load(mo_acquire);
     process_at(p).state.compare_exchange_strong(s, proc_word(proc_next_generation(s), 0, proc_free), mo_acq_rel);
+    WEFT_RACE_POINT("turn_log.reap.freed");
+    // Free with the dead identity still set: a joiner that comes first
+    // clears it itself (dead), else this does; a CAS, so never a new one's.
+    process_at(p).identity.compare_exchange_strong(identity, 0, mo_acq_rel);
   }
 
   // Gives back `log`'s process slot (its destructor, or a new init/attach):
@@ -666,9 +681,11 @@ struct LogEngine {
     LogEngine e(log);
     ProcessSlot& ps = e.process_at(log.process_);
     W s = ps.state.load(mo_acquire);
-    if (proc_phase(s) == proc_live && ps.identity.load(mo_relaxed) == log.liveness_.identity) {
-      ps.identity.store(0, mo_relaxed);
+    W mine = kept_identity(log.liveness_.identity);
+    if (proc_phase(s) == proc_live && ps.identity.load(mo_acquire) == mine) {
       ps.state.compare_exchange_strong(s, proc_word(proc_next_generation(s), 0, proc_free), mo_acq_rel);
+      WEFT_RACE_POINT("turn_log.leave.freed");
+      ps.identity.compare_exchange_strong(mine, 0, mo_acq_rel);  // killed before: the next joiner clears it
     }
     log.process_ = 0;
     log.liveness_ = TurnLog::Liveness{};
@@ -833,15 +850,30 @@ struct LogEngine {
     // records belong to few threads: a small cache keeps each thread's slot
     // and its highest ticket here, so each thread is looked up about once.
     ThreadCache cache;
+    u64 now = 0;  // read once, for the first record of an unfinished exchange
     for (u64 j = 0; j < records; j++) {
       RecordHeader& r = record(old, j);
-      const u64 kind = rec_kind(r.state.load(mo_acquire));
-      if (kind == rec_empty) continue;
-      if (kind == rec_busy) return restore();
+      W state = r.state.load(mo_acquire);
+      if (rec_kind(state) == rec_empty) continue;
+      if (rec_kind(state) == rec_busy) {
+        // No writer of any process is inside the segment (R5, above), and a
+        // live writer pins its segment for as long as its record is busy:
+        // this one's writer died (and was reaped). Nobody can finish it [T10].
+        if (!r.state.compare_exchange_strong(state, rec_state(rec_aborted, rec_payload_offset(state)), mo_acq_rel)) {
+          return restore();
+        }
+        continue;
+      }
       const u64 ticket = r.ticket.load(mo_relaxed);
       const ThreadCache::Entry* e = cache.find(*this, Id{r.thread_hi.load(mo_relaxed), r.thread_lo.load(mo_relaxed)}, ticket);
       if (e == nullptr) continue;  // unknown thread (a damaged record)
-      if (ticket > thread_at(e->index).visible_through.load(mo_acquire)) return restore();
+      if (ticket > thread_at(e->index).visible_through.load(mo_acquire)) {
+        // Its exchange may have stalled on a thread nobody calls any more:
+        // expire what is due there [T10], then look again.
+        if (now == 0) now = clock.now();
+        advance(e->index, now);
+        if (ticket > thread_at(e->index).visible_through.load(mo_acquire)) return restore();
+      }
     }
     WEFT_RACE_POINT("turn_log.recycle.before_trim");
     // Turns leave only as a prefix of their thread: trim each thread through
@@ -1273,39 +1305,57 @@ TurnLog::~TurnLog() { LogEngine::leave(*this); }
 
 LogStatus TurnLog::join(const Liveness& liveness) noexcept {
   if (region_ == nullptr) return LogStatus::not_initialized;
-  if (liveness.identity == 0 || liveness.alive == nullptr || process_ != 0) return LogStatus::invalid_argument;
+  const W mine = kept_identity(liveness.identity);
+  if (mine == 0 || liveness.alive == nullptr || process_ != 0) return LogStatus::invalid_argument;
   LogEngine e(*this);
   if (e.g.processes < 2) return LogStatus::bad_region;
-  auto hold = [&](u64 p, u64 generation) {
-    ProcessSlot& ps = e.process_at(p);
-    WEFT_RACE_POINT("turn_log.join.joining");
-    ps.identity.store(liveness.identity, mo_relaxed);
-    ps.state.store(proc_word(generation, 0, proc_live), mo_release);  // publishes the identity
+  const auto dead = [&](W identity) { return identity != 0 && !liveness.alive(liveness.context, identity); };
+  const auto hold = [&](u64 p) {
     process_ = static_cast<std::uint32_t>(p);
     liveness_ = liveness;
   };
-  for (u64 p = 1; p < e.g.processes; p++) {  // a free slot. Bound: process_slots
+  // A free slot: claimed by its identity word, then made live. A free slot
+  // with an identity is being joined or left; cleared if that process died.
+  // Bound: process_slots.
+  for (u64 p = 1; p < e.g.processes; p++) {
     ProcessSlot& ps = e.process_at(p);
     W s = ps.state.load(mo_acquire);
     if (proc_phase(s) != proc_free) continue;
-    if (!ps.state.compare_exchange_strong(s, proc_word(proc_generation(s), 0, proc_joining), mo_acq_rel)) continue;
-    hold(p, proc_generation(s));
+    W held = ps.identity.load(mo_acquire);
+    if (held != 0 && dead(held)) ps.identity.compare_exchange_strong(held, 0, mo_acq_rel);  // a joiner or leaver died there
+    W none = 0;
+    if (!ps.identity.compare_exchange_strong(none, mine, mo_acq_rel)) continue;
+    WEFT_RACE_POINT("turn_log.join.claimed");
+    if (!ps.state.compare_exchange_strong(s, proc_word(proc_generation(s), 0, proc_live), mo_acq_rel)) {
+      W back = mine;
+      ps.identity.compare_exchange_strong(back, 0, mo_acq_rel);
+      continue;
+    }
+    hold(p);
     return LogStatus::ok;
   }
-  // None: take over the slot of a dead process. Holding it first makes this
-  // handle the only one that cleans it (others see a live holder), and it
-  // holds nothing yet, so everything marked with the slot was the dead one's.
+  // None: take over the slot of a dead process. Its identity word is
+  // replaced first (a CAS: one taker), then its generation moves on, so a
+  // reaper that judged it dead too cannot claim it any more; this handle
+  // holds nothing yet, so everything marked with the slot was the dead
+  // one's, and it cleans that as the slot's new holder.
   for (u64 p = 1; p < e.g.processes; p++) {  // bound: process_slots
     ProcessSlot& ps = e.process_at(p);
     W s = ps.state.load(mo_acquire);
     if (proc_phase(s) != proc_live) continue;
-    const u64 identity = ps.identity.load(mo_relaxed);
-    if (ps.state.load(mo_acquire) != s || liveness.alive(liveness.context, identity)) continue;
-    if (!ps.state.compare_exchange_strong(s, proc_word(proc_next_generation(s), 0, proc_joining), mo_acq_rel)) continue;
-    hold(p, proc_next_generation(s));
-    LogEngine mine(*this);
-    mine.clean_process(p);
-    mine.reap_adopted();  // slots the dead process was reaping are this slot's now
+    W held = ps.identity.load(mo_acquire);
+    if (ps.state.load(mo_acquire) != s || !dead(held)) continue;
+    if (!ps.identity.compare_exchange_strong(held, mine, mo_acq_rel)) continue;
+    WEFT_RACE_POINT("turn_log.join.taking_over");
+    if (!ps.state.compare_exchange_strong(s, proc_word(proc_next_generation(s), 0, proc_live), mo_acq_rel)) {
+      W back = mine;  // a reaper claimed it first: it frees the slot; give the identity word back
+      ps.identity.compare_exchange_strong(back, 0, mo_acq_rel);
+      continue;
+    }
+    hold(p);
+    LogEngine own(*this);
+    own.clean_process(p);
+    own.reap_adopted();  // slots the dead process was reaping are this slot's now
     return LogStatus::ok;
   }
   return LogStatus::too_many_processes;
@@ -1637,6 +1687,7 @@ LogStatus TurnLog::begin_turn(const ExchangeRef& exchange, Role role, std::size_
   rec.thread_hi.store(exchange.thread.hi, mo_relaxed);
   rec.thread_lo.store(exchange.thread.lo, mo_relaxed);
   rec.ticket.store(static_cast<W>(exchange.ticket), mo_relaxed);  // < next_ticket (open_exchange)
+  WEFT_RACE_POINT("turn_log.append.reserved");
   const u64 pos = LogEngine::position(r.seq, r.index);
   // Publish the position so a decider can flip (or drop) the record. A slot
   // position may hold a zombie's record of an older ticket: replace it; never
@@ -2248,7 +2299,7 @@ LogStatus recover_log(void* region, std::size_t bytes, RecoveryReport* out) noex
     }
   }
   for (u64 p = 1; p < e.g.processes; p++) {  // every process is gone: free their slots
-    e.process_at(p).identity.store(0, mo_relaxed);
+    e.process_at(p).identity.store(0, mo_release);
     e.process_at(p).state.store(proc_word(0, 0, proc_free), mo_release);
   }
   for (u64 i = 0; i < e.g.thread_capacity; i++) recover_thread(e, i, *out);  // bound: thread_capacity

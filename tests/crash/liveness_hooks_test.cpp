@@ -8,7 +8,8 @@
 //   killed at any transition (a thread or exchange claim, a segment being
 //   prepared or recycled, inside an append, inside a reap) blocks nobody:
 //   the first survivor that waits too long on it reaps the dead process.
-//   Killed inside join() itself: one process slot is lost until recovery.
+//   Killed inside join(), a takeover or leave: the next joiner clears the
+//   slot; no process slot is lost.
 // - TurnLog, a process that did not join (shared slot 0): killed between
 //   claiming an exchange slot and opening it (`turn_log.begin.claimed`)
 //   leaves the slot `claiming`; every later begin on that thread waits for
@@ -25,6 +26,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <string>
 
@@ -191,12 +193,19 @@ int run_exchanges(TurnLog& log, const char* thread, int n, int first_request = 0
   for (int i = 0; i < n; i++) {
     const std::string request = std::string(thread) + "-" + std::to_string(first_request + i);
     const BeginResult b = log.begin_exchange(id_from_string(thread), id_from_string(request), BeginPolicy::queue);
-    if (b.status != LogStatus::ok) return i;
-    if (log.append(b.exchange, Role::user, payload.data(), payload.size()) != LogStatus::ok) {
+    if (b.status != LogStatus::ok) {
+      std::fprintf(stderr, "%s: begin %d: %s\n", thread, i, to_string(b.status));
+      return i;
+    }
+    if (const LogStatus st = log.append(b.exchange, Role::user, payload.data(), payload.size()); st != LogStatus::ok) {
+      std::fprintf(stderr, "%s: append %d: %s\n", thread, i, to_string(st));
       (void)log.abort(b.exchange);
       return i;
     }
-    if (log.commit(b.exchange) != LogStatus::ok) return i;
+    if (const LogStatus st = log.commit(b.exchange); st != LogStatus::ok) {
+      std::fprintf(stderr, "%s: commit %d: %s\n", thread, i, to_string(st));
+      return i;
+    }
   }
   return n;
 }
@@ -248,6 +257,7 @@ INSTANTIATE_TEST_SUITE_P(RacePoints, JoinedLivenessTest,
                                            "turn_log.begin.claimer_marked",   // exchange slot marked, not yet claimed
                                            "turn_log.begin.claimed",          // exchange slot claiming, not yet open
                                            "turn_log.open_next.preparing",    // segment preparing
+                                           "turn_log.append.reserved",        // record busy, position not yet placed
                                            "turn_log.append.placed",          // inside an append (segment pinned)
                                            "turn_log.recycle.marked",         // segment recycling, head not moved
                                            "turn_log.recycle.head_moved"),    // head moved, segment not yet retired
@@ -271,21 +281,45 @@ TEST_F(JoinedLivenessTest, a_reaper_killed_while_reaping_is_reaped_in_its_turn) 
   EXPECT_EQ(log.reap(), 0u);  // nothing left to reap
 }
 
-// Killed inside join() (between taking a free slot and publishing its
-// identity): that one slot stays `joining`, unknown to everyone, until
-// recover_log() after a restart. The others join and work as before.
-TEST_F(JoinedLivenessTest, a_process_killed_inside_join_costs_one_process_slot_until_recovery) {
-  kill_child_at("turn_log.join.joining", [&] { child_runs("child"); });
+// Killed inside join(), after claiming a free slot's identity word and
+// before making the slot live: the next joiner finds a free slot whose
+// identity is a dead process's, clears it and takes it. No slot is lost.
+TEST_F(JoinedLivenessTest, a_process_killed_inside_join_loses_no_process_slot) {
+  kill_child_at("turn_log.join.claimed", [&] { child_runs("child"); });
   ASSERT_EQ(log.join(posix_liveness()), LogStatus::ok);
-  survivors_go_on();
   TurnLog second, third;
   ASSERT_EQ(attach_log(m.mapping, steady_clock(), &second), MapStatus::ok);
   ASSERT_EQ(attach_log(m.mapping, steady_clock(), &third), MapStatus::ok);
   EXPECT_EQ(second.join(posix_liveness()), LogStatus::ok);
-  EXPECT_EQ(third.join(posix_liveness()), LogStatus::too_many_processes);  // 3 joinable slots: one lost
-  RecoveryReport report;
-  ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
+  EXPECT_EQ(third.join(posix_liveness()), LogStatus::ok);  // all 3 joinable slots
+  TurnLog fourth;
+  ASSERT_EQ(attach_log(m.mapping, steady_clock(), &fourth), MapStatus::ok);
+  EXPECT_EQ(fourth.join(posix_liveness()), LogStatus::too_many_processes);  // every holder lives
+  survivors_go_on();
+}
+
+// Killed taking over a dead process's slot (its identity word replaced, the
+// generation not yet moved on): the slot is live with the dead taker's
+// identity, so the next joiner takes it over in its turn.
+TEST_F(JoinedLivenessTest, a_process_killed_taking_over_a_slot_is_taken_over_in_its_turn) {
+  for (int i = 0; i < 3; i++) kill_child_at("turn_log.append.placed", [&] { child_runs(("child" + std::to_string(i)).c_str()); });
+  // Every joinable slot is a dead process's; this child takes one over and dies there.
+  kill_child_at("turn_log.join.taking_over", [&] { child_runs("child"); });
+  ASSERT_EQ(log.join(posix_liveness()), LogStatus::ok);
+  survivors_go_on();
+}
+
+// Killed leaving (the destructor freed the slot, the identity word not yet
+// cleared) or freeing a reaped slot: the next joiner clears the identity.
+TEST_F(JoinedLivenessTest, a_process_killed_leaving_loses_no_process_slot) {
+  kill_child_at("turn_log.leave.freed", [&] { child_runs("child", 3); });  // runs 3 exchanges, then leaves
+  ASSERT_EQ(log.join(posix_liveness()), LogStatus::ok);
+  TurnLog second, third;
+  ASSERT_EQ(attach_log(m.mapping, steady_clock(), &second), MapStatus::ok);
+  ASSERT_EQ(attach_log(m.mapping, steady_clock(), &third), MapStatus::ok);
+  EXPECT_EQ(second.join(posix_liveness()), LogStatus::ok);
   EXPECT_EQ(third.join(posix_liveness()), LogStatus::ok);
+  survivors_go_on();
 }
 
 }  // namespace

@@ -177,6 +177,16 @@ TEST_F(LivenessTest, a_process_killed_between_turns_leaves_an_exchange_that_expi
   EXPECT_GT(log.stats().segments_recycled, 10u);
 }
 
+// The same, with nobody ever calling on the dead process's thread again:
+// the append that needs the ring expires the stalled exchange itself [T10].
+TEST_F(LivenessTest, an_exchange_left_open_on_a_thread_nobody_calls_again_expires_when_the_ring_needs_it) {
+  kill_child_at(StopAt::between_turns);
+  wait_past_timeout();
+  EXPECT_EQ(append_live(300), 300);
+  EXPECT_GT(log.stats().segments_recycled, 10u);
+  EXPECT_EQ(dead_state(), ExchangeState::expired);
+}
+
 TEST_F(LivenessTest, a_process_killed_after_commit_leaves_nothing_behind) {
   kill_child_at(StopAt::after_commit);
   EXPECT_EQ(dead_state(), ExchangeState::committed);
