@@ -129,6 +129,7 @@ const char* short_file(const char* file) {
 struct Choice {
   int thread = 0;
   std::uint64_t advance_ns = 0;
+  bool kill = false;  // the thread dies here instead of taking its step
 };
 
 std::string encode(const std::vector<Choice>& choices) {
@@ -140,8 +141,17 @@ std::string encode(const std::vector<Choice>& choices) {
       out << (first ? "" : ",") << "@" << choices[i].advance_ns;
       first = false;
     }
+    if (choices[i].kill) {
+      out << (first ? "" : ",") << "k" << choices[i].thread;
+      first = false;
+      i++;
+      continue;
+    }
     std::size_t j = i + 1;
-    while (j < choices.size() && choices[j].thread == choices[i].thread && choices[j].advance_ns == 0) j++;
+    while (j < choices.size() && choices[j].thread == choices[i].thread && choices[j].advance_ns == 0 &&
+           !choices[j].kill) {
+      j++;
+    }
     out << (first ? "" : ",") << choices[i].thread;
     if (j - i > 1) out << "*" << (j - i);
     first = false;
@@ -163,6 +173,15 @@ bool decode(const std::string& text, std::vector<Choice>& out) {
     if (token.empty()) continue;
     if (token[0] == '@') {
       pending_advance += std::strtoull(token.c_str() + 1, nullptr, 10);
+      continue;
+    }
+    if (token[0] == 'k') {  // a kill
+      const std::string head = token.substr(1);
+      if (head.empty() || head.find_first_not_of("0123456789") != std::string::npos) return false;
+      const int thread = std::atoi(head.c_str());
+      if (thread < 0 || thread >= 64 || out.size() + 1 > 10'000'000) return false;
+      out.push_back(Choice{thread, pending_advance, true});
+      pending_advance = 0;
       continue;
     }
     const std::size_t star = token.find('*');
@@ -195,17 +214,20 @@ int default_pick(const std::vector<int>& runnable, int previous) {
 
 class RandomChooser : public Chooser {
  public:
-  RandomChooser(std::uint64_t seed, std::uint64_t time_max) : state_(seed), time_max_(time_max) {}
+  RandomChooser(std::uint64_t seed, std::uint64_t time_max, std::uint64_t kill_one_in)
+      : state_(seed), time_max_(time_max), kill_one_in_(kill_one_in) {}
   Choice choose(const std::vector<int>& runnable, int, std::uint64_t) override {
     Choice c;
     c.thread = runnable[splitmix64(state_) % runnable.size()];
     if (time_max_ != 0 && splitmix64(state_) % 8 == 0) c.advance_ns = 1 + splitmix64(state_) % time_max_;
+    c.kill = kill_one_in_ != 0 && splitmix64(state_) % kill_one_in_ == 0;
     return c;
   }
 
  private:
   std::uint64_t state_;
   std::uint64_t time_max_;
+  std::uint64_t kill_one_in_;
 };
 
 // PCT (Burckhardt et al., ASPLOS 2010): random distinct priorities, the
@@ -214,8 +236,8 @@ class RandomChooser : public Chooser {
 class PctChooser : public Chooser {
  public:
   PctChooser(std::uint64_t seed, int threads, std::uint32_t depth, std::uint64_t steps_estimate,
-             std::uint64_t time_max)
-      : state_(seed), time_max_(time_max) {
+             std::uint64_t time_max, std::uint64_t kill_one_in)
+      : state_(seed), time_max_(time_max), kill_one_in_(kill_one_in) {
     priority_.resize(static_cast<std::size_t>(threads));
     for (int i = 0; i < threads; i++) priority_[static_cast<std::size_t>(i)] = static_cast<int>(depth) + i;
     for (int i = threads - 1; i > 0; i--) {
@@ -238,12 +260,14 @@ class PctChooser : public Chooser {
       if (priority_[static_cast<std::size_t>(t)] > priority_[static_cast<std::size_t>(c.thread)]) c.thread = t;
     }
     if (time_max_ != 0 && splitmix64(state_) % 8 == 0) c.advance_ns = 1 + splitmix64(state_) % time_max_;
+    c.kill = kill_one_in_ != 0 && splitmix64(state_) % kill_one_in_ == 0;
     return c;
   }
 
  private:
   std::uint64_t state_;
   std::uint64_t time_max_;
+  std::uint64_t kill_one_in_;
   std::vector<int> priority_;
   std::vector<std::uint64_t> change_points_;
 };
@@ -367,6 +391,9 @@ class Simulator {
   void step(Op op, const void* object, const char* file, int line, const char* tag);
   void sleep(std::uint64_t ns);
   int running() const { return running_; }
+  bool killed(int thread) const {  // kept for the checker, after the fibers are gone
+    return thread >= 0 && static_cast<std::size_t>(thread) < killed_.size() && killed_[static_cast<std::size_t>(thread)];
+  }
   std::uint64_t now() const { return now_ns_; }
   static std::uint64_t read_clock(void* self) {
     Simulator* sim = static_cast<Simulator*>(self);
@@ -384,6 +411,8 @@ class Simulator {
     StackExtent scheduler_stack;  // the stack that runs the scheduler
     void* fake_stack = nullptr;   // AddressSanitizer's, while switched out
     bool done = false;
+    bool mortal = false;       // Run::mortal_thread: the strategy may kill it
+    bool killed = false;       // killed: done, its stack never unwound
     bool yielded = false;      // slept or backed off: others go first
     std::uint64_t yielded_at = 0;  // the step count when it did
     std::uint64_t last_run = 0;    // the step count when it last ran
@@ -396,6 +425,7 @@ class Simulator {
   std::uint64_t steps_ = 0;
   std::uint64_t now_ns_ = 0;
   std::set<std::string> pairs_;
+  std::vector<bool> killed_;  // per logical thread, this schedule
 };
 
 namespace {
@@ -452,6 +482,12 @@ void Run::thread(std::string name, std::function<void()> body) {
     std::abort();
   }
   threads_.emplace_back(std::move(name), std::move(body));
+  mortal_.resize(threads_.size(), false);
+}
+
+void Run::mortal_thread(std::string name, std::function<void()> body) {
+  thread(std::move(name), std::move(body));
+  mortal_.back() = true;
 }
 
 void Run::check(std::function<std::string()> checker) { checker_ = std::move(checker); }
@@ -487,10 +523,13 @@ Simulator::Outcome Simulator::run_once(const std::function<void(Run&)>& program,
   steps_ = 0;
   program(run);
   fibers_.clear();
+  run.mortal_.resize(run.threads_.size(), false);
+  killed_.assign(run.threads_.size(), false);
   for (auto& [name, body] : run.threads_) {
     auto f = std::make_unique<Fiber>();
     f->name = name;
     f->body = body;
+    f->mortal = run.mortal_[fibers_.size()];
     f->pending = Step{static_cast<std::uint16_t>(fibers_.size()), Op::race_point, nullptr, "start", 0, "sim.start", 0};
     Fiber* raw = f.get();
     f->self = ctx::fiber(std::allocator_arg, RecordingStack(128 * 1024, &raw->stack),
@@ -561,10 +600,11 @@ Simulator::Outcome Simulator::run_once(const std::function<void(Run&)>& program,
                     (spin != counts.end() ? spin->first : "?");
       break;
     }
-    const Choice choice = chooser.choose(runnable, previous, stepno);
+    Choice choice = chooser.choose(runnable, previous, stepno);
     now_ns_ += choice.advance_ns;
-    out.choices.push_back(choice);
     Fiber& f = *fibers_[static_cast<std::size_t>(choice.thread)];
+    if (choice.kill && !f.mortal) choice.kill = false;  // only mortal threads die
+    out.choices.push_back(choice);
     Step s = f.pending;
     s.now_ns = now_ns_;
     out.trace.push_back(s);
@@ -582,6 +622,15 @@ Simulator::Outcome Simulator::run_once(const std::function<void(Run&)>& program,
     f.yielded = false;
     steps_ = stepno + 1;
     f.last_run = steps_;
+    if (choice.kill) {  // killed here: it never runs again, nothing unwinds
+      f.killed = true;
+      f.done = true;
+      killed_[static_cast<std::size_t>(choice.thread)] = true;
+      out.trace.back().op = Op::race_point;
+      out.trace.back().tag = "sim.killed";
+      previous = choice.thread;
+      continue;
+    }
     running_ = choice.thread;
     void* scheduler_fake = nullptr;
     before_switch(&scheduler_fake, f.stack);
@@ -594,6 +643,16 @@ Simulator::Outcome Simulator::run_once(const std::function<void(Run&)>& program,
   // functions are noexcept, so the forced unwind would terminate. Its stack
   // is set aside instead (a bounded leak: runaway ends the exploration).
   for (auto& f : fibers_) {
+    if (f->killed && f->self) {
+      // Killed (as by SIGKILL): its handle is set aside (a few bytes) and
+      // its stack freed, without unwinding; nothing refers to either.
+      graveyard().push_back(new ctx::fiber(std::move(f->self)));
+      ctx::stack_context sctx;
+      sctx.size = f->stack.size;
+      sctx.sp = static_cast<char*>(const_cast<void*>(f->stack.bottom)) + f->stack.size;
+      ctx::fixedsize_stack(f->stack.size).deallocate(sctx);
+      continue;
+    }
     if (!f->done && f->self) graveyard().push_back(new ctx::fiber(std::move(f->self)));
   }
   fibers_.clear();
@@ -625,6 +684,8 @@ void sleep_for(std::uint64_t ns) noexcept {
 int current_thread() noexcept { return current != nullptr ? current->running() : -1; }
 
 bool active() noexcept { return current != nullptr; }
+
+bool killed(int thread) noexcept { return current != nullptr && current->killed(thread); }
 
 namespace {
 
@@ -702,10 +763,12 @@ Report explore(const std::function<void(Run&)>& program, const Options& options)
     const std::uint64_t seed = options.seed + i;
     std::unique_ptr<Chooser> chooser;
     switch (options.strategy) {
-      case Strategy::random: chooser = std::make_unique<RandomChooser>(seed, options.time_step_max_ns); break;
+      case Strategy::random:
+        chooser = std::make_unique<RandomChooser>(seed, options.time_step_max_ns, options.kill_one_in);
+        break;
       case Strategy::pct:
         chooser = std::make_unique<PctChooser>(seed, static_cast<int>(report.threads), options.pct_depth,
-                                               steps_estimate, options.time_step_max_ns);
+                                               steps_estimate, options.time_step_max_ns, options.kill_one_in);
         break;
       case Strategy::replay: chooser = std::make_unique<ScriptChooser>(script); break;
       case Strategy::external:

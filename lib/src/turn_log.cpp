@@ -979,7 +979,6 @@ struct LogEngine {
       seg.transit.store(0, mo_release);
       W expected = static_cast<W>(cur);
       header.current.compare_exchange_strong(expected, static_cast<W>(next), mo_acq_rel);  // R4 (next <= sequences_max)
-      if (cur == 0) header.head.store(1, mo_seq_cst);
       count(c_opened);
       return true;
     }
@@ -1315,14 +1314,21 @@ LogStatus TurnLog::join(const Liveness& liveness) noexcept {
     liveness_ = liveness;
   };
   // A free slot: claimed by its identity word, then made live. A free slot
-  // with an identity is being joined or left; cleared if that process died.
-  // Bound: process_slots.
+  // with an identity is being joined or left; if that process is dead, the
+  // slot's generation moves on first (so a joiner that made it live after
+  // this looked keeps it: the CAS fails and nothing is cleared), then the
+  // identity is cleared. Bound: process_slots.
   for (u64 p = 1; p < e.g.processes; p++) {
     ProcessSlot& ps = e.process_at(p);
     W s = ps.state.load(mo_acquire);
     if (proc_phase(s) != proc_free) continue;
     W held = ps.identity.load(mo_acquire);
-    if (held != 0 && dead(held)) ps.identity.compare_exchange_strong(held, 0, mo_acq_rel);  // a joiner or leaver died there
+    if (held != 0 && dead(held)) {  // a joiner or leaver died there
+      if (!ps.state.compare_exchange_strong(s, proc_word(proc_next_generation(s), 0, proc_free), mo_acq_rel)) continue;
+      WEFT_RACE_POINT("turn_log.join.clearing");
+      s = proc_word(proc_next_generation(s), 0, proc_free);
+      ps.identity.compare_exchange_strong(held, 0, mo_acq_rel);
+    }
     W none = 0;
     if (!ps.identity.compare_exchange_strong(none, mine, mo_acq_rel)) continue;
     WEFT_RACE_POINT("turn_log.join.claimed");
@@ -1411,6 +1417,9 @@ LogStatus TurnLog::init(void* region, std::size_t bytes, const Config& config, C
   h->region_bytes.store(g.total, mo_relaxed);
   h->records_per_segment.store(g.records_per_segment, mo_relaxed);
   h->process_slots.store(g.processes, mo_relaxed);
+  // The oldest retained sequence is 1 from the start (not set by the first
+  // opener: one that died between opening and setting it would leave it 0).
+  h->head.store(1, mo_relaxed);
   h->magic.store(magic_value, mo_release);
   LogEngine::leave(*this);
   region_ = base;
@@ -2272,6 +2281,7 @@ LogStatus recover_log(void* region, std::size_t bytes, RecoveryReport* out) noex
   if (const LogStatus st = validate_region(region, bytes); st != LogStatus::ok) return st;
   LogEngine e(static_cast<unsigned char*>(region), Clock{&inspection_clock, nullptr});
   *out = RecoveryReport{};
+  if (e.header.head.load(mo_acquire) == 0) e.header.head.store(1, mo_seq_cst);  // sequences start at 1
   for (u64 i = 0; i < e.g.segment_count; i++) recover_segment_word(e, i, *out);  // bound: segment_count
   // Passes over the records: the first tallies them; each pass drops up to
   // Damaged::max damaged exchanges whole. Bound: a pass that leaves a record

@@ -147,6 +147,7 @@ int main(int argc, char** argv) {
           options.pct_depth = pct_depth;
           options.preemption_bound = preemptions;
           options.time_step_max_ns = scenario.time_step_max_ns;
+          options.kill_one_in = scenario.kill_one_in;
           options.minimise = false;
           const weft::sim::Report r = weft::sim::explore(scenario.program, options);
           if (r.violations != 0 && r.failure.rfind("runaway loop", 0) != 0) firsts.push_back(r.schedules);
@@ -179,6 +180,7 @@ int main(int argc, char** argv) {
       options.replay = replay;
       options.check_determinism = determinism;
       options.time_step_max_ns = scenario.time_step_max_ns;
+      options.kill_one_in = scenario.kill_one_in;
       const auto began = Clock::now();
       options.progress_every = 500;
       if (isatty(STDOUT_FILENO)) options.progress = [&](const weft::sim::Report& r) {

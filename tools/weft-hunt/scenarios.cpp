@@ -4,6 +4,8 @@
 // contracts from what the calls returned.
 #include "scenarios.h"
 
+#include <cstdio>
+#include <cstring>
 #include <memory>
 #include <set>
 #include <string>
@@ -11,6 +13,7 @@
 
 #include "weft/atomic.h"
 #include "weft/lock_table.h"
+#include "weft/log_inspect.h"
 #include "weft/sim/lock_checker.h"
 #include "weft/sim/lock_recorder.h"
 #include "weft/sim/turn_checker.h"
@@ -407,6 +410,206 @@ void s5(sim::Run& run) {
   run.check([w] { return final_check(&w->turns, 3); });
 }
 
+// S1.g: worker *processes* share one ring (retention recycle_oldest) and
+// each joined the log; two of them may be killed at any step (SIGKILL:
+// nothing of them unwinds): mid-claim, mid-append, mid-recycle, holding a
+// snapshot, inside join or inside a reap. A third process keeps serving its
+// conversation through the ring. T10: it never waits for ever and gets every
+// request through (a retry waits out the exchange timeout); T1/T3/T4: every
+// exchange a process saw committed is whole and in order in its history
+// unless the ring trimmed it (a prefix, T8); after the run a new process
+// joins and gets two rings' worth of exchanges through.
+struct ProcessWorld {
+  static constexpr int processes = 3;  // sim threads 0, 1 (mortal) and 2
+  static constexpr int survivor_requests = 14;
+  static constexpr std::uint64_t timeout = second / 100;
+  static TurnLog::Config config() {
+    TurnLog::Config c;
+    c.segment_bytes = 1024;  // 3 records a segment
+    c.segment_count = 4;
+    c.thread_capacity = 8;
+    c.exchanges_per_thread = 4;
+    c.reader_slots = 4;
+    c.exchange_timeout_ns = timeout;
+    c.retention = TurnLog::Retention::recycle_oldest;
+    c.process_slots = processes + 2;  // three processes, the checker's, and slot 0
+    return c;
+  }
+  explicit ProcessWorld(sim::Run& run) {
+    if (owner.create(config(), run.clock()) != LogStatus::ok) failure = "S1.g: create failed";
+    for (TurnLog& h : handles) {
+      if (h.attach(const_cast<void*>(owner.region()), TurnLog::region_bytes(config()), run.clock()) != LogStatus::ok) {
+        failure = "S1.g: attach failed";
+      }
+    }
+  }
+  // Process `p` is sim thread p; its identity is p + 1.
+  static bool alive(void*, std::uint64_t identity) { return !sim::killed(static_cast<int>(identity) - 1); }
+  static TurnLog::Liveness liveness_of(int p) {
+    TurnLog::Liveness l;
+    l.identity = static_cast<std::uint64_t>(p) + 1;
+    l.alive = &alive;
+    return l;
+  }
+  static Id conv(int c) { return Id{0x5106, static_cast<std::uint64_t>(c) + 1}; }
+  // A turn's bytes: its conversation, ticket and index (a small buffer: a
+  // killed process's stack owns no heap).
+  static int payload(char (&out)[24], int c, std::uint64_t ticket, int index) {
+    return std::snprintf(out, sizeof out, "c%d t%llu i%d", c, static_cast<unsigned long long>(ticket), index);
+  }
+  // One request on conversation `c`: begin, question, streamed answer,
+  // commit. Returns the ticket when commit said ok, else 0 (and `status`).
+  static std::uint64_t request(TurnLog& log, int c, std::uint64_t id, LogStatus& status) {
+    const BeginResult b = log.begin_exchange(conv(c), Id{0x5107, id}, BeginPolicy::queue);
+    status = b.status;
+    if (b.status != LogStatus::ok) return 0;
+    char q[24], a[24];
+    const int qn = payload(q, c, b.exchange.ticket, 0), an = payload(a, c, b.exchange.ticket, 1);
+    status = log.append(b.exchange, Role::user, q, static_cast<std::size_t>(qn));
+    if (status == LogStatus::ok) {
+      TurnWriter stream;
+      status = log.begin_turn(b.exchange, Role::assistant, static_cast<std::size_t>(an), &stream);
+      if (status == LogStatus::ok) {
+        (void)stream.write(a, 3);
+        WEFT_RACE_POINT("service.streaming");
+        (void)stream.write(a + 3, static_cast<std::size_t>(an) - 3);
+        status = stream.finish();
+      }
+    }
+    if (status == LogStatus::ok) status = log.commit(b.exchange);
+    if (status != LogStatus::ok) {
+      (void)log.abort(b.exchange);
+      return 0;
+    }
+    return b.exchange.ticket;
+  }
+  // Conversation `c` through `log`: whole turns, both turns of each exchange,
+  // in order, and every exchange in `confirmed` shown unless trimmed (below
+  // the first one shown: recycling trims a prefix).
+  static std::string check_conv(TurnLog& log, int c, const std::vector<std::uint64_t>& confirmed) {
+    TurnView views[64];
+    Snapshot snap;
+    const LogStatus st = log.snapshot(conv(c), views, 64, &snap);
+    if (st != LogStatus::ok) return std::string("S1.g: snapshot: ") + to_string(st);
+    std::set<std::uint64_t> shown;
+    for (std::size_t i = 0; i < snap.size(); i++) {
+      char want[24];
+      const int n = payload(want, c, views[i].ticket, static_cast<int>(views[i].index));
+      if (views[i].payload_bytes != static_cast<std::uint32_t>(n) ||
+          std::memcmp(views[i].payload, want, static_cast<std::size_t>(n)) != 0) {
+        return "S1.g: T4: a turn of conversation " + std::to_string(c) + " is not whole";
+      }
+      if (i > 0 && (views[i].ticket < views[i - 1].ticket ||
+                    (views[i].ticket == views[i - 1].ticket && views[i].index <= views[i - 1].index))) {
+        return "S1.g: T3: conversation " + std::to_string(c) + " out of order";
+      }
+      const bool pair = (i + 1 < snap.size() && views[i + 1].ticket == views[i].ticket) ||
+                        (i > 0 && views[i - 1].ticket == views[i].ticket);
+      if (!pair) {
+        return "S1.g: T4: exchange " + std::to_string(views[i].ticket) + " of conversation " + std::to_string(c) +
+               " shows one turn";
+      }
+      shown.insert(views[i].ticket);
+    }
+    const std::uint64_t first = shown.empty() ? ~0ULL : *shown.begin();
+    for (std::uint64_t ticket : confirmed) {
+      if (shown.count(ticket) == 0 && ticket >= first) {
+        return "S1.g: T1: conversation " + std::to_string(c) + " lost committed exchange " + std::to_string(ticket);
+      }
+    }
+    return "";
+  }
+  // The ring's state, for a failure message: head, current, each segment.
+  std::string ring() {
+    void* region = const_cast<void*>(owner.region());
+    const std::size_t bytes = TurnLog::region_bytes(config());
+    LogLayout layout;
+    if (inspect_log(region, bytes, &layout) != LogStatus::ok) return "";
+    std::string d = " (ring: head " + std::to_string(layout.head) + ", current " + std::to_string(layout.current);
+    for (std::uint32_t i = 0; i < layout.config.segment_count; i++) {
+      SegmentReport r;
+      if (inspect_segment(region, bytes, i, &r) != LogStatus::ok) continue;
+      d += "; slot " + std::to_string(i) + ": sequence " + std::to_string(r.sequence) + " " + to_string(r.state) +
+           ", " + std::to_string(r.writers) + " writers, " + std::to_string(r.busy) + " busy";
+    }
+    return d + ")";
+  }
+  TurnLog owner;               // owns the region; never joins
+  TurnLog handles[processes];  // one per process
+  std::vector<std::uint64_t> committed[processes];
+  bool finished[processes] = {};
+  std::string failure;
+};
+
+void s1_g(sim::Run& run) {
+  auto* w = run.own(new ProcessWorld(run));
+  for (int p = 0; p < 2; p++) {
+    run.mortal_thread("worker-" + std::to_string(p), [w, p] {
+      TurnLog& log = w->handles[p];
+      if (log.join(ProcessWorld::liveness_of(p)) != LogStatus::ok) return;
+      TurnView views[8];
+      for (std::uint64_t r = 1; r <= 3; r++) {
+        LogStatus status = LogStatus::ok;
+        const std::uint64_t ticket = ProcessWorld::request(log, p, 100 * static_cast<std::uint64_t>(p) + r, status);
+        if (ticket != 0) w->committed[p].push_back(ticket);
+        Snapshot snap;  // held a moment (killed here: a reader pin)
+        (void)log.snapshot(ProcessWorld::conv(p), views, 8, &snap);
+        WEFT_RACE_POINT("service.holding_snapshot");
+      }
+      w->finished[p] = true;
+    });
+  }
+  run.thread("survivor", [w] {
+    TurnLog& log = w->handles[2];
+    if (log.join(ProcessWorld::liveness_of(2)) != LogStatus::ok) {
+      w->failure = "S1.g: T10: the surviving process cannot join";
+      return;
+    }
+    for (std::uint64_t r = 1; r <= ProcessWorld::survivor_requests; r++) {
+      LogStatus status = LogStatus::ok;
+      std::uint64_t ticket = 0;
+      // A retry waits out the exchange timeout. A live worker may hold the
+      // ring (a snapshot it reads, an exchange it makes progress on) for as
+      // long as it runs: those retries are free. Once every worker finished
+      // or was killed, eight retries must be enough [T10]. Bound: 4096.
+      int stuck = 0;
+      for (std::uint64_t attempt = 0; attempt < 4096 && ticket == 0 && stuck < 8; attempt++) {
+        ticket = ProcessWorld::request(log, 2, 1000 + r * 10000 + attempt, status);
+        if (ticket != 0) break;
+        if ((w->finished[0] || sim::killed(0)) && (w->finished[1] || sim::killed(1))) stuck++;
+        sim::sleep_for(2 * ProcessWorld::timeout);
+      }
+      if (ticket == 0) {
+        w->failure = std::string("S1.g: T10: the surviving process is stuck: ") + to_string(status);
+        return;
+      }
+      w->committed[2].push_back(ticket);
+    }
+  });
+  run.check([w] {
+    if (!w->failure.empty()) return w->failure + w->ring();
+    for (int c = 0; c < ProcessWorld::processes; c++) {
+      const std::string verdict = ProcessWorld::check_conv(w->handles[2], c, w->committed[c]);
+      if (!verdict.empty()) return verdict;
+    }
+    // After the timeout, a new process joins and gets two rings through.
+    sim::sleep_for(2 * ProcessWorld::timeout);
+    TurnLog late;
+    if (late.attach(const_cast<void*>(w->owner.region()), TurnLog::region_bytes(ProcessWorld::config()),
+                    w->owner.clock()) != LogStatus::ok ||
+        late.join(ProcessWorld::liveness_of(9)) != LogStatus::ok) {
+      return std::string("S1.g: T10: a new process cannot join after the deaths");
+    }
+    for (std::uint64_t r = 0; r < 24; r++) {
+      LogStatus status = LogStatus::ok;
+      if (ProcessWorld::request(late, 3, 5000 + r, status) == 0) {
+        return std::string("S1.g: T10: after the deaths the ring stopped: ") + to_string(status) + w->ring();
+      }
+    }
+    return std::string();
+  });
+}
+
 }  // namespace
 
 std::vector<Scenario> all_scenarios() {
@@ -423,6 +626,8 @@ std::vector<Scenario> all_scenarios() {
       {"S3", "three workers insert one trace id at once", "T2", s3, 0},
       {"S4.b", "two requests check-then-create one task while a neighbour moves", "L1 L8", s4_b, 0},
       {"S5", "three users, three sessions, three conversations at once", "T1 T6 L1", s5, 0},
+      {"S1.g", "worker processes killed anywhere in a shared ring; another keeps serving", "T1 T4 T8 T10", s1_g,
+       0, 500},
   };
 }
 

@@ -17,6 +17,7 @@ struct Scenario {
   std::string checks;      ///< the contracts its checker decides, "T1 T3 T7"
   std::function<void(sim::Run&)> program;  ///< threads + checker
   std::uint64_t time_step_max_ns = 0;      ///< how far random/PCT may move the clock per step
+  std::uint64_t kill_one_in = 0;           ///< random/PCT: odds of killing a mortal thread per step
 };
 
 /// Every scenario, in order.

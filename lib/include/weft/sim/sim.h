@@ -62,6 +62,10 @@ struct Options {
   std::uint32_t preemption_bound = 2;    ///< exhaustive: preemptions per schedule
   std::uint64_t step_bound = 200'000;    ///< steps per schedule before "runaway loop"
   std::uint64_t time_step_max_ns = 0;    ///< random/pct: advance the clock up to this at a step
+  /// random/pct: at each step, kill the chosen thread with odds 1 in this
+  /// if it is mortal (Run::mortal_thread); 0: never. A kill is a choice of
+  /// the schedule ("k2" in its string), so it replays.
+  std::uint64_t kill_one_in = 0;
   std::string replay;                    ///< replay: a schedule string from a report
   const std::uint8_t* bytes = nullptr;   ///< external: the choices
   std::size_t bytes_length = 0;          ///< external: how many
@@ -115,6 +119,11 @@ class Run {
  public:
   /// Adds a logical thread (at most 64).
   void thread(std::string name, std::function<void()> body);
+  /// Adds a logical thread that the strategy may kill at any of its steps
+  /// (Options::kill_one_in): like SIGKILL, it never runs again and nothing of
+  /// it unwinds (its stack is freed; its body must not own heap memory).
+  /// killed() tells whether it was.
+  void mortal_thread(std::string name, std::function<void()> body);
   /// Sets the checker, called after every thread finished: "" = pass.
   void check(std::function<std::string()> checker);
   /// Keeps `object` alive for this schedule and returns it.
@@ -132,6 +141,7 @@ class Run {
   friend class Simulator;
   friend Report explore(const std::function<void(Run&)>& program, const Options& options);
   std::vector<std::pair<std::string, std::function<void()>>> threads_;
+  std::vector<bool> mortal_;
   std::function<std::string()> checker_;
   std::vector<std::shared_ptr<void>> owned_;
   void* simulator_ = nullptr;
@@ -143,5 +153,9 @@ void sleep_for(std::uint64_t ns) noexcept;
 [[nodiscard]] int current_thread() noexcept;
 /// True while the calling OS thread runs a simulation.
 [[nodiscard]] bool active() noexcept;
+/// True when logical thread `thread` of the running schedule was killed
+/// (Run::mortal_thread); false outside a simulation. What a Liveness probe
+/// of simulated processes asks.
+[[nodiscard]] bool killed(int thread) noexcept;
 
 }  // namespace weft::sim
