@@ -590,6 +590,11 @@ struct LogEngine {
   // Reaps once per call of the waiter (`tried`) when `holder` is a joined
   // slot other than this handle's. True when a dead process was reaped.
   bool reap_for(u64 holder, bool& tried) {
+#if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_DEAD_HOLDERS_NEVER_REAPED)
+    (void)holder;
+    (void)tried;
+    return false;  // MUTANT: what a dead process holds stays held
+#endif
     if (tried || liveness == nullptr || !joined_slot(holder) || holder == proc) return false;
     tried = true;
     return reap_dead() != 0;
@@ -1324,6 +1329,9 @@ LogStatus TurnLog::join(const Liveness& liveness) noexcept {
     if (proc_phase(s) != proc_free) continue;
     W held = ps.identity.load(mo_acquire);
     if (held != 0 && dead(held)) {  // a joiner or leaver died there
+#if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_JOIN_CLEARS_A_LIVE_SLOT)
+      if (false)  // MUTANT: the slot may have gone live since `s` was read
+#endif
       if (!ps.state.compare_exchange_strong(s, proc_word(proc_next_generation(s), 0, proc_free), mo_acq_rel)) continue;
       WEFT_RACE_POINT("turn_log.join.clearing");
       s = proc_word(proc_next_generation(s), 0, proc_free);

@@ -11,6 +11,8 @@
 //   PUBLISH_BEFORE_PAYLOAD        S1.f, T4 commit publishes a turn whose bytes are still being written
 //   VISIBLE_BEFORE_PREDECESSORS   T3, T7   exchange k shows before exchange k-1 finished
 //   SLOT_REUSE_ABA                L8, L2   slot state words are not versioned
+//   DEAD_HOLDERS_NEVER_REAPED     S1.g, T10 nobody reclaims what a killed process held
+//   JOIN_CLEARS_A_LIVE_SLOT       S1.g, T10 a joiner clears a dead identity without moving the generation first
 #pragma once
 
 #if !defined(WEFT_SEAM_SIM) &&                                                          \
@@ -18,6 +20,7 @@
      defined(WEFT_MUTANT_RELEASE_WITHOUT_OWNER_CHECK) ||                                \
      defined(WEFT_MUTANT_EXPIRY_WITHOUT_FENCING_BUMP) ||                                \
      defined(WEFT_MUTANT_CLEANUP_IGNORES_PINS) || defined(WEFT_MUTANT_PUBLISH_BEFORE_PAYLOAD) || \
-     defined(WEFT_MUTANT_VISIBLE_BEFORE_PREDECESSORS) || defined(WEFT_MUTANT_SLOT_REUSE_ABA))
+     defined(WEFT_MUTANT_VISIBLE_BEFORE_PREDECESSORS) || defined(WEFT_MUTANT_SLOT_REUSE_ABA) || \
+     defined(WEFT_MUTANT_DEAD_HOLDERS_NEVER_REAPED) || defined(WEFT_MUTANT_JOIN_CLEARS_A_LIVE_SLOT))
 #error "weft: mutants exist only in the simulator build (weft_sim)"
 #endif
