@@ -29,6 +29,7 @@
 
 #include "detail/backoff.h"
 #include "detail/mutants.h"
+#include "detail/process_table.h"
 #include "detail/region.h"
 #include "detail/word.h"
 #include "weft/atomic.h"
@@ -42,6 +43,9 @@ using u64 = std::uint64_t;
 using u32 = std::uint32_t;
 using detail::W;     // the state word: 64 bits, or 32 (WEFT_WORD_BITS=32)
 using detail::Wide;  // a 64-bit value only loaded and stored
+using detail::ProcessSlot;
+using detail::ProcessTable;
+static_assert(TurnLog::process_slots_max == detail::process_slots_max, "one bound on process slots");
 constexpr bool word32 = WEFT_WORD_BITS == 32;
 
 constexpr auto mo_relaxed = std::memory_order_relaxed;
@@ -119,22 +123,6 @@ constexpr W pin_word(u64 seq, u64 process) { return static_cast<W>(seq << pin_sh
 constexpr u64 pin_seq(u64 w) { return w >> pin_shift; }
 constexpr u64 pin_process(u64 w) { return w & ((u64{1} << pin_shift) - 1); }
 
-// Process slot state: generation << 12 | reaper << 2 | phase. The reaper is
-// the slot of the process reaping this one (phase proc_reaping). A slot is
-// claimed through its identity word (compare-exchange from 0), so a slot
-// whose phase is free but whose identity is set is being joined or left;
-// if that identity's process is dead, anyone may clear it.
-enum ProcessPhase : W { proc_free = 0, proc_live = 2, proc_reaping = 3 };
-constexpr W proc_word(u64 generation, u64 reaper, u64 phase) {
-  return static_cast<W>(generation << 12 | reaper << 2 | phase);
-}
-constexpr u64 proc_phase(u64 w) { return w & 3; }
-constexpr u64 proc_reaper(u64 w) { return (w >> 2) & 0x3FF; }
-constexpr u64 proc_generation(u64 w) { return w >> 12; }
-// Generations wrap (20 bits with 32-bit words); they only tell one holder
-// of a slot from the next for the CAS that ends a reap.
-constexpr u64 proc_next_generation(u64 w) { return (proc_generation(w) + 1) & (detail::word_max >> 12); }
-
 // Exchange turn counter: ticket << 8 | turns, so an appender that lost its
 // slot (the exchange finished and the slot went to ticket + W) cannot count
 // into the next exchange. With 32-bit words the tag is the ticket's low 24
@@ -199,16 +187,6 @@ static_assert(sizeof(ExchangeSlot) == 128, "an exchange slot is two cache lines"
 
 struct alignas(64) ReaderSlot {
   weft::atomic<W> pin;  // 0: free; else pin_word(oldest sequence the reader may read, its process)
-};
-
-// The part of a Liveness identity a process slot keeps: all of it, or its
-// low 32 bits with 32-bit words (posix_liveness: the pid; a dead process
-// whose pid is reused then looks alive: its slot waits, never wrongly reaped).
-constexpr W kept_identity(u64 identity) { return static_cast<W>(identity); }
-
-struct alignas(64) ProcessSlot {
-  weft::atomic<W> state;  // proc_word(generation, reaper, phase)
-  weft::atomic<W> identity;  // kept_identity() of the holder's Liveness::identity (0: none)
 };
 
 struct alignas(64) SegmentHeader {
@@ -563,7 +541,10 @@ struct LogEngine {
   // Waits (spins, or retries of one loop) on a holder before reaping.
   static constexpr u32 reap_after = 64;
 
-  ProcessSlot& process_at(u64 p) { return region_part<ProcessSlot>(region, g.processes_at)[p - 1]; }
+  // The region's process table, seen by this handle.
+  ProcessTable processes() {
+    return ProcessTable(region_part<ProcessSlot>(region, g.processes_at), g.processes, proc, liveness);
+  }
   // True when `p` names a joined slot of this region (a damaged word may not).
   bool joined_slot(u64 p) const { return p != 0 && p < g.processes; }
 
@@ -590,92 +571,12 @@ struct LogEngine {
   // Reaps once per call of the waiter (`tried`) when `holder` is a joined
   // slot other than this handle's. True when a dead process was reaped.
   bool reap_for(u64 holder, bool& tried) {
-#if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_DEAD_HOLDERS_NEVER_REAPED)
-    (void)holder;
-    (void)tried;
-    return false;  // MUTANT: what a dead process holds stays held
-#endif
     if (tried || liveness == nullptr || !joined_slot(holder) || holder == proc) return false;
     tried = true;
     return reap_dead() != 0;
   }
-
-  // Claims slot `p` for this handle to reap (phase reaping, reaper = proc)
-  // when its process is dead, or when it is being reaped by a reaper that is
-  // no longer live (a reaper that died is reaped too, and gives its work to
-  // whoever reaps it: see release_reaped).
-  bool claim_dead(u64 p) {
-    ProcessSlot& ps = process_at(p);
-    W s = ps.state.load(mo_acquire);
-    if (proc_phase(s) == proc_live) {
-      const u64 identity = ps.identity.load(mo_acquire);
-      if (ps.state.load(mo_acquire) != s || identity == 0) return false;  // changed hands meanwhile
-      if (liveness->alive(liveness->context, identity)) return false;
-      WEFT_RACE_POINT("turn_log.reap.judged");
-      return ps.state.compare_exchange_strong(s, proc_word(proc_generation(s), proc, proc_reaping), mo_acq_rel);
-    }
-    if (proc_phase(s) != proc_reaping) return false;
-    const u64 r = proc_reaper(s);
-    if (r == proc) return true;  // ours already (adopted)
-    if (joined_slot(r)) {
-      ProcessSlot& rs = process_at(r);
-      const W reaper_state = rs.state.load(mo_acquire);
-      if (proc_phase(reaper_state) == proc_live) {
-        const u64 identity = rs.identity.load(mo_acquire);
-        if (rs.state.load(mo_acquire) != reaper_state || identity == 0 ||
-            liveness->alive(liveness->context, identity)) {
-          return false;
-        }
-      }
-    }
-    return ps.state.compare_exchange_strong(s, proc_word(proc_generation(s), proc, proc_reaping), mo_acq_rel);
-  }
-
-  // Reaps every joined slot whose process is dead; returns how many. Bound:
-  // process_slots claims; each claimed or adopted slot is cleaned and freed
-  // once, and a pass that frees none ends the loop.
   u64 reap_dead() {
-    if (liveness == nullptr) return 0;
-    for (u64 p = 1; p < g.processes; p++) {
-      if (p != proc) (void)claim_dead(p);
-    }
-    return reap_adopted();
-  }
-
-  // Cleans and frees every slot being reaped by this handle; returns how many.
-  u64 reap_adopted() {
-    u64 reaped = 0;
-    for (u64 pass = 0; pass < g.processes; pass++) {
-      bool any = false;
-      for (u64 p = 1; p < g.processes; p++) {
-        W s = process_at(p).state.load(mo_acquire);
-        if (p == proc || proc_phase(s) != proc_reaping || proc_reaper(s) != proc) continue;
-        clean_process(p);
-        release_reaped(p, s);
-        reaped++;
-        any = true;
-      }
-      if (!any) break;
-    }
-    return reaped;
-  }
-
-  // Frees reaped slot `p` (state `s`, reaping by this handle). Slots that
-  // `p` was itself reaping when it died become this handle's first, so no
-  // slot is ever left reaping by a slot that was freed.
-  void release_reaped(u64 p, W s) {
-    for (u64 q = 1; q < g.processes; q++) {
-      W qs = process_at(q).state.load(mo_acquire);
-      if (proc_phase(qs) == proc_reaping && proc_reaper(qs) == p) {
-        process_at(q).state.compare_exchange_strong(qs, proc_word(proc_generation(qs), proc, proc_reaping), mo_acq_rel);
-      }
-    }
-    W identity = process_at(p).identity.load(mo_acquire);
-    process_at(p).state.compare_exchange_strong(s, proc_word(proc_next_generation(s), 0, proc_free), mo_acq_rel);
-    WEFT_RACE_POINT("turn_log.reap.freed");
-    // Free with the dead identity still set: a joiner that comes first
-    // clears it itself (dead), else this does; a CAS, so never a new one's.
-    process_at(p).identity.compare_exchange_strong(identity, 0, mo_acq_rel);
+    return processes().reap_dead([this](u64 p) { clean_process(p); });
   }
 
   // Gives back `log`'s process slot (its destructor, or a new init/attach):
@@ -684,14 +585,7 @@ struct LogEngine {
   static void leave(TurnLog& log) {
     if (log.region_ == nullptr || log.process_ == 0) return;
     LogEngine e(log);
-    ProcessSlot& ps = e.process_at(log.process_);
-    W s = ps.state.load(mo_acquire);
-    W mine = kept_identity(log.liveness_.identity);
-    if (proc_phase(s) == proc_live && ps.identity.load(mo_acquire) == mine) {
-      ps.state.compare_exchange_strong(s, proc_word(proc_next_generation(s), 0, proc_free), mo_acq_rel);
-      WEFT_RACE_POINT("turn_log.leave.freed");
-      ps.identity.compare_exchange_strong(mine, 0, mo_acq_rel);  // killed before: the next joiner clears it
-    }
+    e.processes().leave(log.process_, log.liveness_.identity);
     log.process_ = 0;
     log.liveness_ = TurnLog::Liveness{};
   }
@@ -701,7 +595,6 @@ struct LogEngine {
   // never writes again, so each step needs no more than its CAS. Bound: the
   // region's tables (segments, reader slots, threads x W exchange slots).
   void clean_process(u64 p) {
-    WEFT_RACE_POINT("turn_log.reap.clean");
     for (u64 i = 0; i < g.segment_count; i++) {
       SegmentHeader& seg = segment(i);
       W holder = static_cast<W>(p + 1);
@@ -1309,70 +1202,17 @@ TurnLog::~TurnLog() { LogEngine::leave(*this); }
 
 LogStatus TurnLog::join(const Liveness& liveness) noexcept {
   if (region_ == nullptr) return LogStatus::not_initialized;
-  const W mine = kept_identity(liveness.identity);
-  if (mine == 0 || liveness.alive == nullptr || process_ != 0) return LogStatus::invalid_argument;
+  if (detail::kept_identity(liveness.identity) == 0 || liveness.alive == nullptr || process_ != 0) {
+    return LogStatus::invalid_argument;
+  }
   LogEngine e(*this);
   if (e.g.processes < 2) return LogStatus::bad_region;
-  const auto dead = [&](W identity) { return identity != 0 && !liveness.alive(liveness.context, identity); };
-  const auto hold = [&](u64 p) {
-    process_ = static_cast<std::uint32_t>(p);
-    liveness_ = liveness;
-  };
-  // A free slot: claimed by its identity word, then made live. A free slot
-  // with an identity is being joined or left; if that process is dead, the
-  // slot's generation moves on first (so a joiner that made it live after
-  // this looked keeps it: the CAS fails and nothing is cleared), then the
-  // identity is cleared. Bound: process_slots.
-  for (u64 p = 1; p < e.g.processes; p++) {
-    ProcessSlot& ps = e.process_at(p);
-    W s = ps.state.load(mo_acquire);
-    if (proc_phase(s) != proc_free) continue;
-    W held = ps.identity.load(mo_acquire);
-    if (held != 0 && dead(held)) {  // a joiner or leaver died there
-#if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_JOIN_CLEARS_A_LIVE_SLOT)
-      if (false)  // MUTANT: the slot may have gone live since `s` was read
-#endif
-      if (!ps.state.compare_exchange_strong(s, proc_word(proc_next_generation(s), 0, proc_free), mo_acq_rel)) continue;
-      WEFT_RACE_POINT("turn_log.join.clearing");
-      s = proc_word(proc_next_generation(s), 0, proc_free);
-      ps.identity.compare_exchange_strong(held, 0, mo_acq_rel);
-    }
-    W none = 0;
-    if (!ps.identity.compare_exchange_strong(none, mine, mo_acq_rel)) continue;
-    WEFT_RACE_POINT("turn_log.join.claimed");
-    if (!ps.state.compare_exchange_strong(s, proc_word(proc_generation(s), 0, proc_live), mo_acq_rel)) {
-      W back = mine;
-      ps.identity.compare_exchange_strong(back, 0, mo_acq_rel);
-      continue;
-    }
-    hold(p);
-    return LogStatus::ok;
-  }
-  // None: take over the slot of a dead process. Its identity word is
-  // replaced first (a CAS: one taker), then its generation moves on, so a
-  // reaper that judged it dead too cannot claim it any more; this handle
-  // holds nothing yet, so everything marked with the slot was the dead
-  // one's, and it cleans that as the slot's new holder.
-  for (u64 p = 1; p < e.g.processes; p++) {  // bound: process_slots
-    ProcessSlot& ps = e.process_at(p);
-    W s = ps.state.load(mo_acquire);
-    if (proc_phase(s) != proc_live) continue;
-    W held = ps.identity.load(mo_acquire);
-    if (ps.state.load(mo_acquire) != s || !dead(held)) continue;
-    if (!ps.identity.compare_exchange_strong(held, mine, mo_acq_rel)) continue;
-    WEFT_RACE_POINT("turn_log.join.taking_over");
-    if (!ps.state.compare_exchange_strong(s, proc_word(proc_next_generation(s), 0, proc_live), mo_acq_rel)) {
-      W back = mine;  // a reaper claimed it first: it frees the slot; give the identity word back
-      ps.identity.compare_exchange_strong(back, 0, mo_acq_rel);
-      continue;
-    }
-    hold(p);
-    LogEngine own(*this);
-    own.clean_process(p);
-    own.reap_adopted();  // slots the dead process was reaping are this slot's now
-    return LogStatus::ok;
-  }
-  return LogStatus::too_many_processes;
+  // Bound: process_slots (detail/process_table.h).
+  const u64 p = e.processes().join(liveness, [&e](u64 dead) { e.clean_process(dead); });
+  if (p == 0) return LogStatus::too_many_processes;
+  process_ = static_cast<std::uint32_t>(p);
+  liveness_ = liveness;
+  return LogStatus::ok;
 }
 
 std::size_t TurnLog::reap() noexcept {
@@ -2316,10 +2156,7 @@ LogStatus recover_log(void* region, std::size_t bytes, RecoveryReport* out) noex
       out->reader_pins_cleared++;
     }
   }
-  for (u64 p = 1; p < e.g.processes; p++) {  // every process is gone: free their slots
-    e.process_at(p).identity.store(0, mo_release);
-    e.process_at(p).state.store(proc_word(0, 0, proc_free), mo_release);
-  }
+  e.processes().clear();  // every process is gone: free their slots
   for (u64 i = 0; i < e.g.thread_capacity; i++) recover_thread(e, i, *out);  // bound: thread_capacity
   return LogStatus::ok;
 }

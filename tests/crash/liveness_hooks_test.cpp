@@ -276,7 +276,7 @@ TEST_F(JoinedLivenessTest, a_reaper_killed_while_reaping_is_reaped_in_its_turn) 
   ASSERT_EQ(log.join(posix_liveness()), LogStatus::ok);
   kill_child_at("turn_log.append.placed", [&] { child_runs("child"); });  // dies pinning a segment
   ::usleep(60'000);  // its exchange expires
-  kill_child_at("turn_log.reap.clean", [&] { child_runs("reaper"); });    // reaps the first, dies doing it
+  kill_child_at("process.reap.clean", [&] { child_runs("reaper"); });    // reaps the first, dies doing it
   survivors_go_on();
   EXPECT_EQ(log.reap(), 0u);  // nothing left to reap
 }
@@ -285,7 +285,7 @@ TEST_F(JoinedLivenessTest, a_reaper_killed_while_reaping_is_reaped_in_its_turn) 
 // before making the slot live: the next joiner finds a free slot whose
 // identity is a dead process's, clears it and takes it. No slot is lost.
 TEST_F(JoinedLivenessTest, a_process_killed_inside_join_loses_no_process_slot) {
-  kill_child_at("turn_log.join.claimed", [&] { child_runs("child"); });
+  kill_child_at("process.join.claimed", [&] { child_runs("child"); });
   ASSERT_EQ(log.join(posix_liveness()), LogStatus::ok);
   TurnLog second, third;
   ASSERT_EQ(attach_log(m.mapping, steady_clock(), &second), MapStatus::ok);
@@ -304,7 +304,7 @@ TEST_F(JoinedLivenessTest, a_process_killed_inside_join_loses_no_process_slot) {
 TEST_F(JoinedLivenessTest, a_process_killed_taking_over_a_slot_is_taken_over_in_its_turn) {
   for (int i = 0; i < 3; i++) kill_child_at("turn_log.append.placed", [&] { child_runs(("child" + std::to_string(i)).c_str()); });
   // Every joinable slot is a dead process's; this child takes one over and dies there.
-  kill_child_at("turn_log.join.taking_over", [&] { child_runs("child"); });
+  kill_child_at("process.join.taking_over", [&] { child_runs("child"); });
   ASSERT_EQ(log.join(posix_liveness()), LogStatus::ok);
   survivors_go_on();
 }
@@ -312,7 +312,7 @@ TEST_F(JoinedLivenessTest, a_process_killed_taking_over_a_slot_is_taken_over_in_
 // Killed leaving (the destructor freed the slot, the identity word not yet
 // cleared) or freeing a reaped slot: the next joiner clears the identity.
 TEST_F(JoinedLivenessTest, a_process_killed_leaving_loses_no_process_slot) {
-  kill_child_at("turn_log.leave.freed", [&] { child_runs("child", 3); });  // runs 3 exchanges, then leaves
+  kill_child_at("process.leave.freed", [&] { child_runs("child", 3); });  // runs 3 exchanges, then leaves
   ASSERT_EQ(log.join(posix_liveness()), LogStatus::ok);
   TurnLog second, third;
   ASSERT_EQ(attach_log(m.mapping, steady_clock(), &second), MapStatus::ok);

@@ -119,6 +119,7 @@
 #include "weft/clock.h"
 #include "weft/id.h"
 #include "weft/lock_table.h"
+#include "weft/process.h"
 
 namespace weft {
 inline namespace WEFT_SEAM_NS {
@@ -327,19 +328,9 @@ class TurnLog {
     std::uint32_t process_slots = 1;
   };
 
-  /// How a handle tells the log which process it is, and how the log asks
-  /// whether another process is still alive (docs/DURABILITY.md, "Liveness
-  /// across processes"). weft/mapping.h gives one for POSIX processes
-  /// (posix_liveness: pid and start time, one pid namespace).
-  struct Liveness {
-    /// This process's identity (not 0), as `alive` understands it.
-    std::uint64_t identity = 0;
-    /// False only when the process of `identity` is dead and will never run
-    /// again (true when unsure). Called on slow paths only: when a ring
-    /// segment, a reader slot, a claim or a transition is held too long.
-    bool (*alive)(void* context, std::uint64_t identity) = nullptr;
-    void* context = nullptr;  ///< passed to `alive`
-  };
+  /// How a handle says which process it is and asks whether another is
+  /// alive (weft/process.h).
+  using Liveness = weft::Liveness;
 
   /// Most turns in one exchange.
   static constexpr std::uint32_t turns_per_exchange_max = 8;
