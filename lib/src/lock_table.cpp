@@ -10,6 +10,7 @@
 #include "weft/atomic.h"
 #include "detail/backoff.h"
 #include "detail/mutants.h"
+#include "detail/process_table.h"
 #include "detail/region.h"
 #include "detail/word.h"
 
@@ -21,12 +22,19 @@ using u64 = std::uint64_t;
 using u32 = std::uint32_t;
 using detail::W;     // the state word: 64 bits, or 32 (WEFT_WORD_BITS=32)
 using detail::Wide;  // a 64-bit value only loaded and stored
+using detail::ProcessSlot;
+using detail::ProcessTable;
+static_assert(LockTable::process_slots_max <= detail::process_slots_max, "one bound on process slots");
+static_assert(LockTable::process_slots_max - 1 <= LockTable::holders_max,
+              "a claiming or keyed state carries its process slot in the count field");
+static_assert(LockTable::process_slot_bytes == sizeof(ProcessSlot), "a process slot is one cache line");
 
 constexpr u64 magic_value = 0x4B434F4C54464557ULL;  // "WEFTLOCK" little-endian
 constexpr auto mo_seq_cst = std::memory_order_seq_cst;
 constexpr auto mo_acquire = std::memory_order_acquire;
 constexpr auto mo_release = std::memory_order_release;
 constexpr auto mo_relaxed = std::memory_order_relaxed;
+constexpr auto mo_acq_rel = std::memory_order_acq_rel;
 
 WEFT_ASSERT_LOCK_FREE(W);
 WEFT_ASSERT_LOCK_FREE(u32);
@@ -78,6 +86,7 @@ struct alignas(64) Header {
   weft::atomic<u32> capacity;
   weft::atomic<u32> probe_window;
   Wide region_bytes;
+  weft::atomic<u32> process_slots;  // Config::process_slots (1: no process table)
   alignas(64) weft::atomic<W> next_token;  // the last token issued
   alignas(64) weft::atomic<W> acquisitions;
   weft::atomic<W> releases;
@@ -96,6 +105,11 @@ struct alignas(64) Slot {
   Wide owner;
   Wide key_hi;
   Wide key_lo;
+  // The process slot + 1 of the handle writing this slot's deadline (the
+  // `writing` transition of a held slot), taken before the CAS that sets
+  // `writing` and given back after it was cleared; 0: none. Claiming and
+  // keyed states carry their process slot in the count field instead.
+  weft::atomic<W> transit;
 };
 static_assert(sizeof(Slot) == LockTable::slot_bytes, "a slot is one cache line");
 static_assert(LockTable::region_alignment == detail::region_alignment, "one alignment for every region");
@@ -171,6 +185,7 @@ const char* to_string(LockStatus status) noexcept {
     case LockStatus::out_of_memory: return "out_of_memory";
     case LockStatus::exhausted: return "exhausted";
     case LockStatus::word_size_mismatch: return "word_size_mismatch";
+    case LockStatus::too_many_processes: return "too_many_processes";
   }
   return "unknown";
 }
@@ -186,12 +201,91 @@ struct LockEngine {
   u32 capacity;
   u32 window;
 
+  u64 processes = 1;                            // process slots, counting slot 0
+  u64 proc = 0;                                 // this handle's process slot
+  const LockTable::Liveness* liveness = nullptr;  // how this handle judges others (joined only)
+  bool reaped = false;                          // reap at most once per call
+  // Waits (spins or retries) on a slot another process is moving before
+  // asking whether that process lives.
+  static constexpr u32 reap_after = 64;
+
   explicit LockEngine(unsigned char* r)
       : region(r), header(header_of(r)), slots(slots_of(r)),
         capacity(header.capacity.load(mo_relaxed)),
-        window(header.probe_window.load(mo_relaxed)) {
+        window(header.probe_window.load(mo_relaxed)),
+        processes(header.process_slots.load(mo_relaxed)) {
     assert(capacity > 0);
     assert(window > 0 && window <= capacity);
+  }
+  // An engine acting for `table`'s handle: its process slot and liveness.
+  explicit LockEngine(LockTable& table) : LockEngine(table.region_) {
+    proc = table.process_;
+    liveness = table.process_ != 0 ? &table.liveness_ : nullptr;
+  }
+
+  // ---- processes [L4, T10] ---------------------------------------------------
+  ProcessTable process_table() {
+    return ProcessTable(detail::region_part<ProcessSlot>(region, sizeof(Header) + u64{capacity} * sizeof(Slot)),
+                        processes, proc, liveness);
+  }
+  // Marks slot `index` as moved by this handle before a transition; false,
+  // with the mover's process slot in `holder`, when another handle is.
+  bool mark(u32 index, u64& holder) {
+    W none = 0;
+    if (slots[index].transit.compare_exchange_strong(none, static_cast<W>(proc + 1), mo_seq_cst)) return true;
+    holder = none - 1;
+    return false;
+  }
+  void unmark(u32 index) { slots[index].transit.store(0, mo_release); }
+  // The process slot moving slot `index` (a claim or keyed state carries
+  // it in its count; a deadline being written in `transit`), or 0 (none,
+  // or the shared slot).
+  u64 mover(u32 index) {
+    const W s = slots[index].state.load(mo_seq_cst);
+    if (mode_of(s) == mode_claiming || mode_of(s) == mode_keyed) return count_of(s);
+    const W t = slots[index].transit.load(mo_acquire);
+    return t == 0 ? 0 : t - 1;
+  }
+  // Reaps once per call when `holder` is another joined process's slot.
+  // True when a dead process was reaped (look again).
+  bool reap_for(u64 holder) {
+    if (reaped || liveness == nullptr || holder == 0 || holder >= processes || holder == proc) return false;
+    reaped = true;
+    return reap_dead() != 0;
+  }
+  u64 reap_dead() {
+    return process_table().reap_dead([this](u64 p) { clean_process(p); });
+  }
+  // Undoes what dead process `p` left mid-transition (only its reaper runs
+  // this, and `p` never writes again): a claimed or keyed slot goes back to
+  // empty (a takeover's expired lease with it: its holder's token is stale
+  // either way); a deadline being written keeps the value the word holds
+  // (the old one, the new one, or with 32-bit words possibly a mix of the
+  // two halves, never later than the new one: a lease may end early, which
+  // fencing tokens make safe, never late). Bound: capacity slots.
+  void clean_process(u64 p) {
+    for (u32 i = 0; i < capacity; i++) {
+      Slot& slot = slots[i];
+      W s = slot.state.load(mo_seq_cst);
+      if ((mode_of(s) == mode_claiming || mode_of(s) == mode_keyed) && count_of(s) == p) {
+        slot.state.compare_exchange_strong(s, next_state(s, mode_empty, 0, 0), mo_seq_cst);  // P1
+        continue;
+      }
+      W holder = static_cast<W>(p + 1);
+      if (slot.transit.load(mo_acquire) != holder) continue;
+      if ((s & writing_bit) != 0) {
+        slot.state.compare_exchange_strong(s, next_state(s, mode_of(s), count_of(s), s & cancel_bit), mo_seq_cst);
+      }
+      slot.transit.compare_exchange_strong(holder, 0, mo_acq_rel);
+    }
+  }
+  // Gives back `table`'s process slot (destructor, or a new init/attach).
+  static void leave(LockTable& table) {
+    if (table.region_ == nullptr || table.process_ == 0) return;
+    LockEngine e(table);
+    e.process_table().leave(table.process_, table.liveness_.identity);
+    table.process_ = 0;
+    table.liveness_ = LockTable::Liveness{};
   }
 
   u32 home_of(const Id& key) const { return static_cast<u32>(id_mix64(key) % capacity); }
@@ -237,10 +331,12 @@ struct LockEngine {
   // Waits until slot `index` leaves state `seen` (another thread's transition
   // of the same key). Bound: `spins_max` spins (transition_spins_max unless
   // the caller only looks, like inspect()).
+  // A transition whose process died is undone by reaping it.
   bool wait_transition(u32 index, W seen, u32 spins_max = LockTable::transition_spins_max) {
     for (u32 spin = 0; spin < spins_max; spin++) {
       WEFT_RACE_POINT("lock_table.wait_transition");
       if (slots[index].state.load(mo_seq_cst) != seen) return true;  // P1
+      if (spin >= reap_after && reap_for(mover(index))) continue;
       backoff(spin);
     }
     return false;
@@ -309,9 +405,11 @@ struct LockEngine {
         if (!has_key(view.state) || !(view.key == key)) break;
         if (is_held(view.state)) return Verdict::back_out;
         if (offset < my_offset) return Verdict::back_out;
-        // A later slot is keying the same key: it will back out or publish.
+        // A later slot is keying the same key: it will back out or publish
+        // (or, if its process died, be undone by reaping it).
         WEFT_RACE_POINT("lock_table.verify.wait");
         if (++spins > LockTable::transition_spins_max) return Verdict::contended;
+        if (spins >= reap_after && reap_for(mover(index))) continue;
         backoff(spins);
       }
     }
@@ -320,11 +418,22 @@ struct LockEngine {
 
   // Claims the scan's candidate for `key`. Returns true with `out` set when
   // the call is decided, false to retry the scan.
+  // A slot was marked by another handle: back off, and once it has been so
+  // for reap_after waits, ask whether that handle's process lives.
+  void wait_for_mover(u64 holder) {
+    bump(header.cas_retries);
+    if (++mover_waits >= reap_after && reap_for(holder)) return;
+    backoff(mover_waits);
+  }
+  u32 mover_waits = 0;
+
+  // The claim and keyed states carry this handle's process slot in their
+  // count field, so the survivors can undo them if its process dies [T10].
   bool claim(const Id& key, OwnerId owner, LockMode mode, u64 deadline,
              const Scan& scan, Budget& budget, AcquireResult& out) {
     Slot& slot = slots[scan.candidate];
     W expected = scan.candidate_state;
-    const W claiming = next_state(expected, mode_claiming, 0, 0);
+    const W claiming = next_state(expected, mode_claiming, static_cast<u32>(proc), 0);
     WEFT_RACE_POINT("lock_table.acquire.before_claim");
     if (!slot.state.compare_exchange_strong(expected, claiming, mo_seq_cst)) {  // P1
       bump(header.cas_retries);
@@ -333,7 +442,7 @@ struct LockEngine {
     if (scan.candidate_expired) bump(header.expiries);
     slot.key_hi.store(key.hi, mo_release);  // P2
     slot.key_lo.store(key.lo, mo_release);  // P2
-    const W keyed = next_state(claiming, mode_keyed, 0, 0);
+    const W keyed = next_state(claiming, mode_keyed, static_cast<u32>(proc), 0);
     slot.state.store(keyed, mo_seq_cst);  // P3: before the verification loads
     WEFT_RACE_POINT("lock_table.acquire.keyed");
     const u32 home = home_of(key);
@@ -372,7 +481,7 @@ struct LockEngine {
                  AcquireResult& out) {
     Slot& slot = slots[scan.slot];
     W expected = scan.view.state;
-    const W keyed = next_state(expected, mode_keyed, 0, 0);
+    const W keyed = next_state(expected, mode_keyed, static_cast<u32>(proc), 0);
     WEFT_RACE_POINT("lock_table.takeover.before");
     if (!slot.state.compare_exchange_strong(expected, keyed, mo_seq_cst)) {  // P1
       bump(header.cas_retries);
@@ -413,11 +522,20 @@ struct LockEngine {
     const W flags = (seen & cancel_bit) | (extend ? writing_bit : 0);
     W expected = seen;
     const W wanted = next_state(seen, mode_of(seen), count, flags);
+    u64 holder = 0;
+    if (extend && !mark(scan.slot, holder)) {  // writing the deadline is a transition
+      wait_for_mover(holder);
+      return false;
+    }
     if (!slot.state.compare_exchange_strong(expected, wanted, mo_seq_cst)) {  // P1
+      if (extend) unmark(scan.slot);
       bump(header.cas_retries);
       return false;
     }
-    if (extend) finish_writing(scan.slot, wanted, deadline);
+    if (extend) {
+      finish_writing(scan.slot, wanted, deadline);
+      unmark(scan.slot);
+    }
     bump(header.acquisitions);
     out.status = LockStatus::acquired;
     out.token = scan.view.token;
@@ -467,7 +585,28 @@ void LockTable::Owned::operator()(unsigned char* p) const noexcept {
   detail::free_region(p);
 }
 
-LockTable::~LockTable() = default;
+LockTable::~LockTable() { LockEngine::leave(*this); }
+
+LockStatus LockTable::join(const Liveness& liveness) noexcept {
+  if (region_ == nullptr) return LockStatus::not_initialized;
+  if (detail::kept_identity(liveness.identity) == 0 || liveness.alive == nullptr || process_ != 0) {
+    return LockStatus::invalid_argument;
+  }
+  LockEngine e(*this);
+  if (e.processes < 2) return LockStatus::bad_region;
+  // Bound: process_slots (detail/process_table.h).
+  const u64 p = e.process_table().join(liveness, [&e](u64 dead) { e.clean_process(dead); });
+  if (p == 0) return LockStatus::too_many_processes;
+  process_ = static_cast<std::uint32_t>(p);
+  liveness_ = liveness;
+  return LockStatus::ok;
+}
+
+std::size_t LockTable::reap() noexcept {
+  if (region_ == nullptr || process_ == 0) return 0;
+  LockEngine e(*this);
+  return static_cast<std::size_t>(e.reap_dead());
+}
 
 LockStatus LockTable::init(void* region, std::size_t bytes, const Config& config,
                            Clock clock) noexcept {
@@ -475,7 +614,7 @@ LockStatus LockTable::init(void* region, std::size_t bytes, const Config& config
     return LockStatus::bad_region;
   }
   if (config.probe_window > config.capacity) return LockStatus::bad_region;
-  const std::size_t needed = region_bytes(config.capacity);
+  const std::size_t needed = region_bytes(config);
   if (needed == 0) return LockStatus::bad_region;  // more than the address space
   if (bytes < needed) return LockStatus::region_too_small;
   auto* base = static_cast<unsigned char*>(region);
@@ -487,12 +626,16 @@ LockStatus LockTable::init(void* region, std::size_t bytes, const Config& config
   header->word_bits.store(WEFT_WORD_BITS, mo_relaxed);
   header->capacity.store(config.capacity, mo_relaxed);
   header->probe_window.store(window, mo_relaxed);
-  header->region_bytes.store(region_bytes(config.capacity), mo_relaxed);
+  header->region_bytes.store(needed, mo_relaxed);
+  header->process_slots.store(config.process_slots, mo_relaxed);
   Slot* slots = slots_of(base);
   for (u32 i = 0; i < config.capacity; i++) new (&slots[i]) Slot{};
+  auto* processes = detail::region_part<ProcessSlot>(base, sizeof(Header) + u64{config.capacity} * sizeof(Slot));
+  for (u32 i = 1; i < config.process_slots; i++) new (&processes[i - 1]) ProcessSlot{};
   // Magic last, with release: a process that attaches and sees the magic with
   // acquire sees a formatted region.
   header->magic.store(magic_value, mo_release);
+  LockEngine::leave(*this);
   region_ = base;
   clock_ = clock;
   return LockStatus::ok;
@@ -516,9 +659,13 @@ LockStatus LockTable::attach(void* region, std::size_t bytes, Clock clock) noexc
   const u32 capacity = header.capacity.load(mo_relaxed);
   const u32 window = header.probe_window.load(mo_relaxed);
   if (capacity == 0 || window == 0 || window > capacity) return LockStatus::bad_region;
-  const std::size_t needed = region_bytes(capacity);
+  Config geometry;
+  geometry.capacity = capacity;
+  geometry.process_slots = header.process_slots.load(mo_relaxed);
+  const std::size_t needed = region_bytes(geometry);
   if (needed == 0 || header.region_bytes.load(mo_relaxed) != needed) return LockStatus::bad_region;
   if (bytes < needed) return LockStatus::region_too_small;
+  LockEngine::leave(*this);
   region_ = base;
   clock_ = clock;
   return LockStatus::ok;
@@ -526,7 +673,7 @@ LockStatus LockTable::attach(void* region, std::size_t bytes, Clock clock) noexc
 
 LockStatus LockTable::create(const Config& config, Clock clock) noexcept {
   if (config.capacity == 0) return LockStatus::bad_region;
-  const std::size_t bytes = region_bytes(config.capacity);
+  const std::size_t bytes = region_bytes(config);
   if (bytes == 0) return LockStatus::bad_region;
   auto* memory = static_cast<unsigned char*>(
       detail::allocate_region(bytes));
@@ -555,7 +702,7 @@ AcquireResult LockTable::try_acquire(const Id& key, OwnerId owner, LockMode mode
     out.status = LockStatus::invalid_argument;
     return out;
   }
-  LockEngine engine(region_);
+  LockEngine engine(*this);
   const u64 now = clock_.now();
   const u64 deadline = now + lease_ns;
   Budget budget;
@@ -576,6 +723,11 @@ AcquireResult LockTable::try_acquire(const Id& key, OwnerId owner, LockMode mode
         continue;
       case Scan::absent:
         if (!scan.has_candidate) {
+          // Slots a dead process left claimed are no candidates: reap once.
+          if (engine.liveness != nullptr && !engine.reaped) {
+            engine.reaped = true;
+            if (engine.reap_dead() != 0) continue;
+          }
           bump(engine.header.table_full);
           out.status = LockStatus::table_full;
           return out;
@@ -615,7 +767,7 @@ ReleaseResult LockTable::release(const Id& key, Token token) noexcept {
     out.status = LockStatus::invalid_argument;
     return out;
   }
-  LockEngine engine(region_);
+  LockEngine engine(*this);
   Budget budget;
   while (budget.spend()) {
     WEFT_RACE_POINT("lock_table.release.scan");
@@ -658,7 +810,7 @@ RenewResult LockTable::renew(const Id& key, Token token, std::uint64_t lease_ns)
     out.status = LockStatus::invalid_argument;
     return out;
   }
-  LockEngine engine(region_);
+  LockEngine engine(*this);
   const u64 now = clock_.now();
   Budget budget;
   while (budget.spend()) {
@@ -683,13 +835,22 @@ RenewResult LockTable::renew(const Id& key, Token token, std::uint64_t lease_ns)
     const W flags = (view.state & cancel_bit) | (extend ? writing_bit : 0);
     const W wanted = next_state(view.state, mode_of(view.state), count_of(view.state), flags);
     W expected = view.state;
+    u64 holder = 0;
+    if (extend && !engine.mark(scan.slot, holder)) {  // writing the deadline is a transition
+      engine.wait_for_mover(holder);
+      continue;
+    }
     if (engine.slots[scan.slot].state.compare_exchange_strong(expected, wanted,
                                                               mo_seq_cst)) {  // P1
-      if (extend) engine.finish_writing(scan.slot, wanted, deadline);
+      if (extend) {
+        engine.finish_writing(scan.slot, wanted, deadline);
+        engine.unmark(scan.slot);
+      }
       out.status = LockStatus::renewed;
       out.deadline_ns = deadline;
       return out;
     }
+    if (extend) engine.unmark(scan.slot);
     bump(engine.header.cas_retries);
   }
   out.status = LockStatus::contended;
@@ -698,7 +859,7 @@ RenewResult LockTable::renew(const Id& key, Token token, std::uint64_t lease_ns)
 
 LockStatus LockTable::request_cancel(const Id& key) noexcept {
   if (region_ == nullptr) return LockStatus::not_initialized;
-  LockEngine engine(region_);
+  LockEngine engine(*this);
   Budget budget;
   while (budget.spend()) {
     WEFT_RACE_POINT("lock_table.cancel.scan");
@@ -725,7 +886,7 @@ CancelPoll LockTable::poll_cancel(const Id& key, Token token) noexcept {
     out.status = LockStatus::invalid_argument;
     return out;
   }
-  LockEngine engine(region_);
+  LockEngine engine(*this);
   Budget budget;
   const Scan scan = engine.find_held(key, budget);
   if (scan.kind == Scan::contended) {
@@ -744,7 +905,7 @@ CancelPoll LockTable::poll_cancel(const Id& key, Token token) noexcept {
 LockInfo LockTable::inspect(const Id& key) noexcept {
   LockInfo info;
   if (region_ == nullptr) return info;
-  LockEngine engine(region_);
+  LockEngine engine(*this);
   Budget budget;
   // Only looking: a transition of the key is waited out briefly, not for
   // transition_spins_max spins.

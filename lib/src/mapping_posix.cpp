@@ -443,7 +443,7 @@ MapStatus format_table(const Mapping& mapping, const LockTable::Config& config, 
   if (table == nullptr || !clock.valid()) return MapStatus::invalid_argument;
   if (!mapping.mapped()) return MapStatus::not_mapped;
   if (config.capacity == 0 || config.probe_window > config.capacity) return MapStatus::bad_geometry;
-  if (mapping.size() < LockTable::region_bytes(config.capacity)) return MapStatus::too_small;
+  if (mapping.size() < LockTable::region_bytes(config)) return MapStatus::too_small;
   switch (table->init(mapping.data(), mapping.size(), config, clock)) {
     case LockStatus::ok: return MapStatus::ok;
     case LockStatus::region_too_small: return MapStatus::too_small;

@@ -123,9 +123,14 @@
 
 #include "weft/clock.h"
 #include "weft/id.h"
+#include "weft/process.h"
 
 namespace weft {
 inline namespace WEFT_SEAM_NS {
+
+namespace detail {
+struct LockEngine;
+}  // namespace detail
 
 /// Identifies who holds a lease (a request, worker or process). 0 is invalid.
 using OwnerId = std::uint64_t;
@@ -167,6 +172,7 @@ enum class [[nodiscard]] LockStatus : std::uint8_t {
                      ///< 32-bit words, after 2^32 - 1 tokens): format the table again
   word_size_mismatch,  ///< attach: the region was formatted by a build with the
                        ///< other word size (WEFT_WORD_BITS 32 vs 64)
+  too_many_processes,  ///< join: every process slot is held by a live process
 };
 
 /// A short lowercase name of a status ("busy"), for messages.
@@ -237,10 +243,21 @@ class LockTable {
     /// clustering before table_full, but a lookup scans more. 0 picks
     /// min(capacity, 32).
     std::uint32_t probe_window = 0;
+    /// Processes that can join() the table (1 .. process_slots_max), plus
+    /// one: slot 0 is shared by every handle that did not join, and what a
+    /// process dies holding there (a key in transition) is never reclaimed.
+    /// With the default 1 nobody can join and the layout has no process
+    /// table (docs/DURABILITY.md, "Liveness across processes").
+    std::uint32_t process_slots = 1;
   };
 
   /// Format version written into regions (attach refuses others).
-  static constexpr std::uint32_t format_version = 1;
+  static constexpr std::uint32_t format_version = 2;
+  /// Most process slots (Config::process_slots): 1024, or 256 with 32-bit
+  /// words (a claim carries its process slot in the holder count).
+  static constexpr std::uint32_t process_slots_max = WEFT_WORD_BITS == 32 ? 256 : 1024;
+  /// Bytes of one process slot (Config::process_slots - 1 of them follow the slots).
+  static constexpr std::size_t process_slot_bytes = 64;
   /// Most reentrant depth / shared holders of one session (an 11-bit count;
   /// 8-bit with 32-bit words).
   static constexpr std::uint32_t holders_max = WEFT_WORD_BITS == 32 ? 255 : 2047;
@@ -270,6 +287,7 @@ class LockTable {
   LockTable() noexcept = default;
   /// Frees the region if create() allocated it; a region given to init() or
   /// attach() is the caller's and stays as it is (other views keep using it).
+  /// Gives back the process slot if join() took one.
   ~LockTable();
   /// Not copyable: the object is a view of one region.
   LockTable(const LockTable&) = delete;
@@ -287,6 +305,14 @@ class LockTable {
     const std::uint64_t bytes = header_bytes + std::uint64_t{capacity} * slot_bytes;
     return bytes > SIZE_MAX ? 0 : static_cast<std::size_t>(bytes);
   }
+  /// Bytes a region must have for `config` (its capacity and process slots);
+  /// 0 for more than the address space or process_slots out of range.
+  [[nodiscard]] static constexpr std::size_t region_bytes(const Config& config) noexcept {
+    if (config.process_slots == 0 || config.process_slots > process_slots_max) return 0;
+    const std::uint64_t bytes = header_bytes + std::uint64_t{config.capacity} * slot_bytes +
+                                std::uint64_t{config.process_slots - 1} * process_slot_bytes;
+    return bytes > SIZE_MAX ? 0 : static_cast<std::size_t>(bytes);
+  }
   /// Formats `region` (64-byte aligned, at least region_bytes(capacity)) as an
   /// empty table and attaches to it. Not concurrent with any other use.
   LockStatus init(void* region, std::size_t bytes, const Config& config,
@@ -297,6 +323,26 @@ class LockTable {
   LockStatus attach(void* region, std::size_t bytes, Clock clock) noexcept;
   /// Allocates a region once (the only allocation) and formats it.
   LockStatus create(const Config& config, Clock clock) noexcept;
+
+  /// How a handle says which process it is and asks whether another is
+  /// alive (weft/process.h).
+  using Liveness = weft::Liveness;
+  /// Takes a process slot for this handle (Config::process_slots > 1): a
+  /// slot this handle's calls are moving through a transition (claimed,
+  /// keyed, a deadline being written) is then marked with it, and when this
+  /// process dies mid-transition the survivors undo it instead of finding
+  /// the key `contended` for ever. Leases themselves need no slot: a dead
+  /// holder's lease expires (L4). too_many_processes when every slot is held
+  /// by a live process (dead holders are taken over first); invalid_argument
+  /// for identity 0, no `alive`, or a handle that joined already; bad_region
+  /// when the table has a single slot. The destructor gives the slot back.
+  LockStatus join(const Liveness& liveness) noexcept;
+  /// Reclaims what dead processes left mid-transition; returns how many
+  /// processes it reclaimed. The table does this by itself when a key stays
+  /// in transition too long. Needs a joined handle (else 0).
+  std::size_t reap() noexcept;
+  /// This handle's process slot: 0 until join() succeeded.
+  [[nodiscard]] std::uint32_t process_slot() const noexcept { return process_; }
 
   /// Tries to take `key` for `owner` in `mode` for `lease_ns`. Never waits for
   /// a lease: a held session is `busy` at once. It waits (bounded) only for
@@ -340,8 +386,11 @@ class LockTable {
   struct Owned {
     void operator()(unsigned char* p) const noexcept;
   };
+  friend struct detail::LockEngine;
   unsigned char* region_ = nullptr;
   Clock clock_{};
+  std::uint32_t process_ = 0;  // process slot (join), 0: the shared one
+  Liveness liveness_{};
   std::unique_ptr<unsigned char, Owned> owned_;
 };
 

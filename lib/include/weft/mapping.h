@@ -211,7 +211,7 @@ MapStatus attach_log(void* region, std::size_t bytes, Clock clock, TurnLog* log)
 MapStatus attach_log(const Mapping& mapping, Clock clock, TurnLog* log) noexcept;
 /// Formats the mapping as an empty LockTable (LockTable::init) and attaches
 /// `table`. bad_geometry for an invalid config, too_small when the mapping is
-/// smaller than LockTable::region_bytes(config.capacity).
+/// smaller than LockTable::region_bytes(config).
 MapStatus format_table(const Mapping& mapping, const LockTable::Config& config, Clock clock,
                        LockTable* table) noexcept;
 /// What sync_log() made durable.
