@@ -22,7 +22,7 @@ zoo=(
   "publish_before_payload:S1.f"
   "visible_before_predecessors:S1.a"
   "slot_reuse_aba:S2.f"
-  "dead_holders_never_reaped:S1.g"
+  "dead_holders_never_reaped:S1.g,S2.g"
   "join_clears_a_live_slot:S1.g"
 )
 budget=${BUG_ZOO_BUDGET:-20000}

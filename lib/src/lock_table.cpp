@@ -204,7 +204,7 @@ struct LockEngine {
   u64 processes = 1;                            // process slots, counting slot 0
   u64 proc = 0;                                 // this handle's process slot
   const LockTable::Liveness* liveness = nullptr;  // how this handle judges others (joined only)
-  bool reaped = false;                          // reap at most once per call
+  bool reaped = false;                          // a reap this call found nobody
   // Waits (spins or retries) on a slot another process is moving before
   // asking whether that process lives.
   static constexpr u32 reap_after = 64;
@@ -250,8 +250,9 @@ struct LockEngine {
   // True when a dead process was reaped (look again).
   bool reap_for(u64 holder) {
     if (reaped || liveness == nullptr || holder == 0 || holder >= processes || holder == proc) return false;
-    reaped = true;
-    return reap_dead() != 0;
+    const bool any = reap_dead() != 0;
+    reaped = !any;  // found nobody: no more probing this call (a live mover is waited for)
+    return any;
   }
   u64 reap_dead() {
     return process_table().reap_dead([this](u64 p) { clean_process(p); });
@@ -725,8 +726,8 @@ AcquireResult LockTable::try_acquire(const Id& key, OwnerId owner, LockMode mode
         if (!scan.has_candidate) {
           // Slots a dead process left claimed are no candidates: reap once.
           if (engine.liveness != nullptr && !engine.reaped) {
-            engine.reaped = true;
             if (engine.reap_dead() != 0) continue;
+            engine.reaped = true;
           }
           bump(engine.header.table_full);
           out.status = LockStatus::table_full;

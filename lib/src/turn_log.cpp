@@ -570,10 +570,14 @@ struct LogEngine {
 
   // Reaps once per call of the waiter (`tried`) when `holder` is a joined
   // slot other than this handle's. True when a dead process was reaped.
+  // A call probes again only after a reap that found someone (another
+  // process may have died meanwhile); one that found nobody ends probing
+  // for the call (`tried`): a live holder is waited for or refused.
   bool reap_for(u64 holder, bool& tried) {
     if (tried || liveness == nullptr || !joined_slot(holder) || holder == proc) return false;
-    tried = true;
-    return reap_dead() != 0;
+    const bool any = reap_dead() != 0;
+    tried = !any;
+    return any;
   }
   u64 reap_dead() {
     return processes().reap_dead([this](u64 p) { clean_process(p); });
@@ -810,7 +814,7 @@ struct LogEngine {
     const u64 next = cur + 1;
     if (next > TurnLog::sequences_max) return false;  // sequences never wrap: log_full
     SegmentHeader& seg = segment(next);
-    bool reaped = false;  // reap at most once per call: a live holder is waited for or refused
+    bool reaped = false;  // a reap found nobody: a live holder is waited for or refused
     for (u32 attempt = 0; attempt < TurnLog::attempts_max; attempt++) {
       if (header.current.load(mo_acquire) != cur) return true;  // someone opened it
       W w = seg.word.load(mo_acquire);
@@ -1354,7 +1358,7 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
   ThreadSlot& t = e.thread_at(ti);
   const u64 now = clock_.now();
   out.exchange.thread = thread;
-  bool reaped = false;  // reap at most once per call (a claim held too long)
+  bool reaped = false;  // a reap found nobody (see reap_for)
   for (u32 attempt = 0; attempt < attempts_max; attempt++) {
     WEFT_RACE_POINT("turn_log.begin.start");
     e.advance(ti, now);

@@ -610,6 +610,118 @@ void s1_g(sim::Run& run) {
   });
 }
 
+// S2.g: session-lock processes share one LockTable and each joined it; two
+// may be killed at any step (mid-claim, keyed, publishing, writing a renewed
+// deadline, inside join or a reap). A third keeps taking both sessions.
+// T10/L4: once the others finished or died, it never finds a session
+// `contended` for good, and gets every lease it asks for (after a dead
+// holder's lease ends); after the run a new process joins and takes every
+// session at once. L3: every token handed out is new.
+struct LockProcessWorld {
+  static constexpr int processes = 3;  // sim threads 0, 1 (mortal) and 2
+  static constexpr std::uint64_t lease = 1000;  // ns of virtual time
+  explicit LockProcessWorld(sim::Run& run) {
+    LockTable::Config c;
+    c.capacity = 8;
+    c.probe_window = 4;
+    c.process_slots = processes + 2;
+    if (owner.create(c, run.clock()) != LockStatus::ok) failure = "S2.g: create failed";
+    for (LockTable& h : handles) {
+      if (h.attach(const_cast<void*>(owner.region()), LockTable::region_bytes(c), run.clock()) != LockStatus::ok) {
+        failure = "S2.g: attach failed";
+      }
+    }
+  }
+  static Id session(int k) { return Id{0x52, static_cast<std::uint64_t>(k) + 1}; }
+  void token_seen(Token t) {
+    if (t != 0 && !tokens.insert(t).second) failure = "S2.g: L3: a fencing token was handed out twice";
+  }
+  LockTable owner;
+  LockTable handles[processes];
+  std::set<Token> tokens;
+  bool finished[processes] = {};
+  std::string failure;
+};
+
+void s2_g(sim::Run& run) {
+  auto* w = run.own(new LockProcessWorld(run));
+  for (int p = 0; p < 2; p++) {
+    run.mortal_thread("editor-" + std::to_string(p), [w, p] {
+      LockTable& t = w->handles[p];
+      if (t.join(ProcessWorld::liveness_of(p)) != LockStatus::ok) return;
+      for (int round = 0; round < 2; round++) {
+        const Id s = LockProcessWorld::session(round % 2);
+        const AcquireResult a = t.try_acquire(s, static_cast<OwnerId>(10 + p), LockMode::exclusive, LockProcessWorld::lease);
+        if (a.status != LockStatus::acquired) continue;
+        w->token_seen(a.token);
+        (void)t.renew(s, a.token, 4 * LockProcessWorld::lease);  // writes the deadline
+        const AcquireResult again = t.try_acquire(s, static_cast<OwnerId>(10 + p), LockMode::exclusive,
+                                                  8 * LockProcessWorld::lease);  // reentry, extends
+        if (again.status == LockStatus::acquired) (void)t.release(s, again.token);
+        (void)t.release(s, a.token);
+      }
+      w->finished[p] = true;
+    });
+  }
+  run.thread("survivor", [w] {
+    LockTable& t = w->handles[2];
+    if (t.join(ProcessWorld::liveness_of(2)) != LockStatus::ok) {
+      w->failure = "S2.g: T10: the surviving process cannot join";
+      return;
+    }
+    for (int k = 0; k < 2; k++) {
+      for (int round = 0; round < 2; round++) {
+        // Busy (a live or dead holder's lease still runs) and contended (a
+        // transition) are retried. Once every editor finished or died, a
+        // dead holder's lease ends within 8 leases: 64 retries a lease apart.
+        // Bound: 4096.
+        AcquireResult a;
+        int stuck = 0;
+        for (int attempt = 0; attempt < 4096 && stuck < 64; attempt++) {
+          a = t.try_acquire(LockProcessWorld::session(k), 30, LockMode::exclusive, LockProcessWorld::lease);
+          if (a.status == LockStatus::acquired) break;
+          if ((w->finished[0] || sim::killed(0)) && (w->finished[1] || sim::killed(1))) stuck++;
+          sim::sleep_for(LockProcessWorld::lease);
+        }
+        if (a.status != LockStatus::acquired) {
+          w->failure = std::string("S2.g: T10: the surviving process cannot take session ") + std::to_string(k) +
+                       ": " + to_string(a.status);
+          return;
+        }
+        w->token_seen(a.token);
+        // stale or not_held: its short lease ended meanwhile and someone took
+        // the session over (and maybe released it): L4
+        const LockStatus released = t.release(LockProcessWorld::session(k), a.token).status;
+        if (released != LockStatus::released && released != LockStatus::stale && released != LockStatus::not_held) {
+          w->failure = std::string("S2.g: L2: the survivor's release said ") + to_string(released);
+          return;
+        }
+      }
+    }
+  });
+  run.check([w] {
+    if (!w->failure.empty()) return w->failure;
+    sim::sleep_for(16 * LockProcessWorld::lease);  // every lease ends
+    LockTable late;
+    LockTable::Config c;
+    c.capacity = 8;
+    c.process_slots = LockProcessWorld::processes + 2;
+    if (late.attach(const_cast<void*>(w->owner.region()), LockTable::region_bytes(c), w->owner.clock()) !=
+            LockStatus::ok ||
+        late.join(ProcessWorld::liveness_of(9)) != LockStatus::ok) {
+      return std::string("S2.g: T10: a new process cannot join after the deaths");
+    }
+    for (int k = 0; k < 2; k++) {
+      const AcquireResult a = late.try_acquire(LockProcessWorld::session(k), 40, LockMode::exclusive, second);
+      if (a.status != LockStatus::acquired) {
+        return std::string("S2.g: T10/L4: after the deaths session ") + std::to_string(k) + " is " + to_string(a.status);
+      }
+      w->token_seen(a.token);
+    }
+    return w->failure;
+  });
+}
+
 }  // namespace
 
 std::vector<Scenario> all_scenarios() {
@@ -628,6 +740,8 @@ std::vector<Scenario> all_scenarios() {
       {"S5", "three users, three sessions, three conversations at once", "T1 T6 L1", s5, 0},
       {"S1.g", "worker processes killed anywhere in a shared ring; another keeps serving", "T1 T4 T8 T10", s1_g,
        0, 500},
+      {"S2.g", "session-lock processes killed anywhere; another keeps taking the sessions", "L3 L4 T10", s2_g, 0,
+       60},
   };
 }
 

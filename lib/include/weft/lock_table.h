@@ -9,8 +9,10 @@
 // ## Layout
 //
 //   region: [ Header: 3 cache lines ][ Slot 0 ][ Slot 1 ] ... [ Slot capacity-1 ]
+//           [ process slot 1 ] ... [ process slot process_slots-1 ]  (if any)
 //   Header line 0: magic "WEFTLOCK", format version, word bits, capacity,
-//                  probe window, region bytes (written once by init()).
+//                  probe window, region bytes, process slots (written once
+//                  by init()).
 //   Header line 1: next_token (one fetch_add per new holder; with 32-bit
 //                  words a compare-exchange that stops at tokens_max).
 //   Header line 2: counters (acquisitions, busy, expiries, CAS retries, ...).
@@ -22,6 +24,8 @@
 //     token     fencing token of the current holder(s)
 //     owner     owner id of the (first) holder
 //     key_hi, key_lo   the session key
+//     transit   process slot + 1 of a handle writing the deadline (joined
+//               processes only; see "Progress and bounds")
 //
 //   state word:  63 ............ 16 | 15 ..... 5 |    4    |   3    | 2 .. 0
 //                version (48 bits)  | count (11) | writing | cancel | mode
@@ -110,11 +114,22 @@
 // Holders that die are handled by expiry (their lease ends). A thread that
 // stops inside the few stores of a transition (claiming/keyed, or the
 // `writing` bit of a renew or reentry) makes calls on that one key wait for
-// it, up to transition_spins_max yields each, then answer `contended`; a
-// process killed there leaves the key in transition, and calls on that key
-// answer `contended` until the table is formatted again. That matters only
-// for regions shared between processes; no LockTable recovery exists yet
-// (docs/DURABILITY.md, "Liveness across processes").
+// it, up to transition_spins_max yields each, then answer `contended`.
+//
+// ## Processes
+//
+// Several processes may share a table (weft/mapping.h). A process killed
+// inside a transition would leave its key in transition for good. With
+// Config::process_slots > 1 each process join()s with a Liveness: its
+// claiming and keyed states carry its process slot in the count field (the
+// same CAS that starts the transition, so there is no unmarked moment), and
+// before it sets `writing` it marks the slot's `transit` word. A call that
+// waits on a transition too long (64 rounds), or finds no free slot, asks
+// whether the mover's process lives; if not, it reaps it (detail/
+// process_table.h): claimed and keyed slots go back to empty, `writing` is
+// cleared. The lease of a dead holder still ends at its deadline (L4). A
+// process that did not join marks with the shared slot 0, which is never
+// reaped (docs/DURABILITY.md, "Liveness across processes").
 #pragma once
 
 #include <cstddef>
@@ -381,6 +396,11 @@ class LockTable {
   [[nodiscard]] std::uint32_t probe_window() const noexcept;
   /// The clock the table reads.
   [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
+  /// True once init(), attach() or create() succeeded.
+  [[nodiscard]] bool attached() const noexcept { return region_ != nullptr; }
+  /// The region the table is attached to (nullptr before init/attach/create):
+  /// what another handle of this process attaches to.
+  [[nodiscard]] const void* region() const noexcept { return region_; }
 
  private:
   struct Owned {
