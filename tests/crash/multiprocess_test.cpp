@@ -1,5 +1,6 @@
 // The multi-process test: one TurnLog and one LockTable in two POSIX
-// shared-memory objects, used at once by three processes.
+// shared-memory objects, used at once by three processes (each joined to
+// both with posix_liveness).
 //
 // - Two writer processes loop: take an exclusive lease on a random session
 //   key k (LockTable), begin an exchange on conversation thread k fenced by
@@ -87,6 +88,7 @@ TurnLog::Config log_config() {
   c.exchanges_per_thread = 16;
   c.reader_slots = 16;
   c.exchange_timeout_ns = 2'000'000'000ULL;
+  c.process_slots = 5;  // the three processes, the parent, and slot 0
   return c;
 }
 
@@ -100,7 +102,8 @@ struct Attached {
     table_map = open_shm_mapping(n.table.c_str());
     if (log_map.status != MapStatus::ok || table_map.status != MapStatus::ok ||
         attach_log(log_map.mapping, steady_clock(), &log) != MapStatus::ok ||
-        attach_table(table_map.mapping, steady_clock(), &table) != MapStatus::ok) {
+        attach_table(table_map.mapping, steady_clock(), &table) != MapStatus::ok ||
+        log.join(posix_liveness()) != LogStatus::ok || table.join(posix_liveness()) != LockStatus::ok) {
       Report r;
       r.kind = Report::failed;
       r.process = process;
@@ -224,7 +227,8 @@ int run(int argc, char** argv) {
   MapResult log_map = create_shm_mapping(names.log.c_str(), TurnLog::region_bytes(log_config()));
   LockTable::Config table_config;
   table_config.capacity = 256;
-  MapResult table_map = create_shm_mapping(names.table.c_str(), LockTable::region_bytes(table_config.capacity));
+  table_config.process_slots = 5;
+  MapResult table_map = create_shm_mapping(names.table.c_str(), LockTable::region_bytes(table_config));
   TurnLog log;
   LockTable table;
   if (log_map.status != MapStatus::ok || table_map.status != MapStatus::ok ||
