@@ -36,10 +36,11 @@ std::size_t fill_turn_log(weft::TurnLog::Retention retention, int exchanges) {
   config.exchanges_per_thread = 2;
   config.reader_slots = 2;
   config.retention = retention;
+  config.process_slots = 3;  // a process table and writer pins per process
   const std::size_t bytes = weft::TurnLog::region_bytes(config);
   std::memset(turn_region, 0, sizeof turn_region);
   static weft::ManualClock manual(1'000'000'000ULL);
-  weft::TurnLog log;
+  static weft::TurnLog log;  // outlives `streaming`, which points to it until the seed is written
   if (bytes > sizeof turn_region || log.init(turn_region, bytes, config, manual.clock()) != weft::LogStatus::ok) return 0;
   for (int i = 0; i < exchanges; i++) {
     const weft::Id thread{0x7E, static_cast<std::uint64_t>(1 + i % 2)};
@@ -66,7 +67,8 @@ std::size_t fill_lock_table() {
   weft::LockTable::Config config;
   config.capacity = 8;
   config.probe_window = 4;
-  const std::size_t bytes = weft::LockTable::region_bytes(config.capacity);
+  config.process_slots = 3;  // a process table after the slots
+  const std::size_t bytes = weft::LockTable::region_bytes(config);
   std::memset(lock_region, 0, sizeof lock_region);
   static weft::ManualClock manual(1'000'000'000ULL);
   weft::LockTable table;
