@@ -3,6 +3,10 @@
 // process, no fork (these run in every preset, TSan included); the
 // multi-process tests are tests/crash/ and tests/multiprocess/.
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -592,6 +596,100 @@ TEST_F(MappingTest, every_status_has_a_name) {
   for (int s = 0; s <= static_cast<int>(MapStatus::word_size_mismatch); s++) {
     EXPECT_STRNE(to_string(static_cast<MapStatus>(s)), "unknown") << s;
   }
+}
+
+}  // namespace
+}  // namespace weft::testing
+
+// ---- posix_liveness -----------------------------------------------------------
+
+namespace weft::testing {
+namespace {
+
+// Forks a child that sends its posix_liveness() identity through a pipe and
+// then runs `rest`; returns the child's pid and identity.
+template <class Rest>
+std::pair<pid_t, std::uint64_t> child_with_identity(Rest rest) {
+  int fds[2];
+  if (::pipe(fds) != 0) return {-1, 0};
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const std::uint64_t identity = posix_liveness().identity;
+    if (::write(fds[1], &identity, sizeof identity) != sizeof identity) std::_Exit(2);
+    rest();
+    std::_Exit(0);
+  }
+  std::uint64_t identity = 0;
+  if (::read(fds[0], &identity, sizeof identity) != sizeof identity) identity = 0;
+  ::close(fds[0]);
+  ::close(fds[1]);
+  return {pid, identity};
+}
+
+TEST(PosixLiveness, a_running_process_is_alive_and_a_killed_one_dead_once_reaped_or_as_a_zombie) {
+  const TurnLog::Liveness self = posix_liveness();
+  EXPECT_NE(self.identity, 0u);
+  EXPECT_TRUE(self.alive(self.context, self.identity));
+  const auto [pid, identity] = child_with_identity([] {
+    for (;;) ::pause();
+  });
+  ASSERT_GT(pid, 0);
+  ASSERT_NE(identity, 0u);
+  EXPECT_TRUE(self.alive(self.context, identity));
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  // Killed, not yet reaped by this parent: a zombie, which is dead.
+  bool dead = false;
+  for (int i = 0; i < 1000 && !dead; i++) {
+    dead = !self.alive(self.context, identity);
+    if (!dead) ::usleep(1000);
+  }
+  EXPECT_TRUE(dead) << "a zombie was taken for alive";
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_FALSE(self.alive(self.context, identity));  // gone
+}
+
+TEST(PosixLiveness, a_process_whose_main_thread_exited_while_others_run_is_alive) {
+  const TurnLog::Liveness self = posix_liveness();
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const auto [pid, identity] = child_with_identity([&] {
+    pthread_t worker;
+    if (::pthread_create(
+            &worker, nullptr,
+            [](void* fd) -> void* {
+              ::usleep(50'000);  // the main thread is gone by then
+              const char c = 'R';
+              if (::write(*static_cast<int*>(fd), &c, 1) != 1) std::_Exit(3);
+              for (;;) ::pause();
+            },
+            &ready[1]) != 0) {
+      std::_Exit(4);
+    }
+    // The main thread alone ends (SYS_exit, not exit_group; pthread_exit
+    // would unwind through the test framework): the leader shows as a
+    // zombie while the worker runs on.
+    ::syscall(SYS_exit, 0);
+  });
+  ASSERT_GT(pid, 0);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  EXPECT_TRUE(self.alive(self.context, identity)) << "a process with a running thread was taken for dead";
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
+}
+
+TEST(PosixLiveness, a_reused_or_foreign_identity_is_judged_by_its_start_time) {
+  const TurnLog::Liveness self = posix_liveness();
+  // This process's pid with another start time: a newer process under a reused pid.
+  const std::uint64_t other_start = self.identity ^ (std::uint64_t{1} << 40);
+  if ((self.identity >> 32) != 0) {
+    EXPECT_FALSE(self.alive(self.context, other_start));
+  }
+  EXPECT_TRUE(self.alive(self.context, 0));  // not a pid: cannot tell
 }
 
 }  // namespace

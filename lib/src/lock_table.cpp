@@ -270,8 +270,10 @@ struct LockEngine {
       W s = slot.state.load(mo_seq_cst);
       if ((mode_of(s) == mode_claiming || mode_of(s) == mode_keyed) && count_of(s) == p) {
         slot.state.compare_exchange_strong(s, next_state(s, mode_empty, 0, 0), mo_seq_cst);  // P1
-        continue;
+        s = slot.state.load(mo_seq_cst);
       }
+      // Also a mark left by another thread of `p` that was extending an
+      // earlier lease of this slot (its `writing` may be long gone).
       W holder = static_cast<W>(p + 1);
       if (slot.transit.load(mo_acquire) != holder) continue;
       if ((s & writing_bit) != 0) {

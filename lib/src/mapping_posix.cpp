@@ -342,14 +342,13 @@ SyncResult sync_log(Mapping& mapping, const TurnLog& log) noexcept {
 
 namespace {
 
-// What /proc/PID/stat says of a process: its state letter and the low 32
-// bits of its start time (clock ticks after boot). False when unreadable.
-bool read_proc_stat(long pid, char& state, std::uint32_t& start) noexcept {
+// Reads /proc/PID/<file> into `buf` (NUL-terminated). 0 on success, else
+// the errno of the failure (ENOENT: no such process, or hidden from us).
+int read_proc_file(long pid, const char* file, char (&buf)[1024]) noexcept {
   char path[64];
-  std::snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  std::snprintf(path, sizeof path, "/proc/%ld/%s", pid, file);
   const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char buf[1024];
+  if (fd < 0) return errno != 0 ? errno : EIO;
   std::size_t got = 0;
   for (int reads = 0; reads < 8 && got < sizeof buf - 1; reads++) {  // bound: 8 reads of one small file
     const ssize_t n = ::read(fd, buf + got, sizeof buf - 1 - got);
@@ -358,38 +357,59 @@ bool read_proc_stat(long pid, char& state, std::uint32_t& start) noexcept {
   }
   ::close(fd);
   buf[got] = '\0';
+  return got == 0 ? EIO : 0;
+}
+
+// What /proc/PID/stat says of a process: its state letter and the low 32
+// bits of its start time (clock ticks after boot). 0, or an errno.
+int read_proc_stat(long pid, char& state, std::uint32_t& start) noexcept {
+  char buf[1024];
+  if (const int err = read_proc_file(pid, "stat", buf); err != 0) return err;
   // "pid (comm) state ppid ... starttime(22nd field) ...": comm may hold
   // spaces and parentheses, so fields are counted after its last ')'.
   const char* p = std::strrchr(buf, ')');
-  if (p == nullptr || p[1] != ' ') return false;
+  if (p == nullptr || p[1] != ' ') return EIO;
   p += 2;
   state = *p;
   for (int field = 3; field < 22; field++) {  // bound: 19 fields
     p = std::strchr(p, ' ');
-    if (p == nullptr) return false;
+    if (p == nullptr) return EIO;
     p++;
   }
   char* end = nullptr;
   const unsigned long long ticks = std::strtoull(p, &end, 10);
-  if (end == p) return false;
+  if (end == p) return EIO;
   start = static_cast<std::uint32_t>(ticks);
-  return true;
+  return 0;
+}
+
+// True when /proc/PID/status says the process has more than one thread:
+// its main thread may have exited (pthread_exit) and show as a zombie while
+// the others run.
+bool more_threads(long pid) noexcept {
+  char buf[1024];
+  if (read_proc_file(pid, "status", buf) != 0) return true;  // cannot tell: alive
+  const char* t = std::strstr(buf, "\nThreads:");
+  if (t == nullptr) return true;
+  return std::strtol(t + 9, nullptr, 10) > 1;
 }
 
 bool posix_alive(void*, std::uint64_t identity) noexcept {
   const long pid = static_cast<long>(identity & 0xFFFFFFFFu);
   const auto start = static_cast<std::uint32_t>(identity >> 32);
   if (pid <= 0) return true;  // not a pid this function made: cannot tell
-  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
+  const int signalled = ::kill(static_cast<pid_t>(pid), 0) == 0 ? 0 : errno;
+  if (signalled == ESRCH) return false;
   char state = 0;
   std::uint32_t now_start = 0;
-  if (!read_proc_stat(pid, state, now_start)) {
-    // No /proc entry although kill() found the pid: it exited meanwhile
-    // (ENOENT), or there is no /proc here (then kill() is all there is).
-    return errno != ENOENT;
+  if (const int err = read_proc_stat(pid, state, now_start); err != 0) {
+    // kill() found the pid. No /proc entry: it exited meanwhile, unless
+    // /proc hides other users' processes (hidepid; kill said EPERM): then,
+    // and for any other failure, nothing is known: alive.
+    return !(err == ENOENT && signalled == 0);
   }
-  if (state == 'Z' || state == 'X') return false;  // killed, waiting for its parent
-  return start == 0 || now_start == start;        // else the pid names a newer process
+  if ((state == 'Z' || state == 'X') && !more_threads(pid)) return false;  // killed, waiting for its parent
+  return start == 0 || now_start == start;  // else the pid names a newer process
 }
 
 }  // namespace
@@ -399,7 +419,7 @@ TurnLog::Liveness posix_liveness() noexcept {
   const long pid = static_cast<long>(::getpid());
   char state = 0;
   std::uint32_t start = 0;
-  if (!read_proc_stat(pid, state, start)) start = 0;
+  if (read_proc_stat(pid, state, start) != 0) start = 0;
   l.identity = static_cast<std::uint64_t>(start) << 32 | static_cast<std::uint32_t>(pid);
   l.alive = &posix_alive;
   l.context = nullptr;

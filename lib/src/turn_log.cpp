@@ -1119,6 +1119,7 @@ void TurnWriter::drop() noexcept {
   if (log_ == nullptr) return;
   // An unfinished streaming turn is dropped: its record is aborted.
   LogEngine e(*log_);
+  e.proc = process_;  // the slot whose pin it took, even if the handle joined since
   const u64 seq = LogEngine::position_seq(position_);
   RecordHeader& r = e.record(seq, LogEngine::position_index(position_));
   W s = r.state.load(mo_acquire);
@@ -1139,6 +1140,7 @@ TurnWriter& TurnWriter::operator=(TurnWriter&& other) noexcept {
     position_ = other.position_;
     reserved_ = other.reserved_;
     written_ = other.written_;
+    process_ = other.process_;
     other.log_ = nullptr;
   }
   return *this;
@@ -1158,6 +1160,7 @@ LogStatus TurnWriter::write(const void* bytes, std::size_t length) noexcept {
 LogStatus TurnWriter::finish() noexcept {
   if (log_ == nullptr) return LogStatus::invalid_argument;
   LogEngine e(*log_);
+  e.proc = process_;  // the slot whose pin it took, even if the handle joined since
   const u64 seq = LogEngine::position_seq(position_);
   RecordHeader& r = e.record(seq, LogEngine::position_index(position_));
   const u64 meta = r.meta.load(mo_relaxed);
@@ -1582,6 +1585,7 @@ LogStatus TurnLog::begin_turn(const ExchangeRef& exchange, Role role, std::size_
   writer->position_ = pos;
   writer->reserved_ = reserve_bytes;
   writer->written_ = 0;
+  writer->process_ = static_cast<std::uint32_t>(e.proc);
   return LogStatus::ok;
 }
 

@@ -25,7 +25,9 @@ struct Liveness {
   std::uint64_t identity = 0;
   /// False only when the process of `identity` is dead and will never run
   /// again (true when unsure: a live process judged dead could lose what it
-  /// holds). Called on slow paths only, when something is held too long.
+  /// holds). Called on slow paths only, when something is held too long,
+  /// with the identity as the region keeps it (its low 32 bits with 32-bit
+  /// words).
   bool (*alive)(void* context, std::uint64_t identity) = nullptr;
   void* context = nullptr;  ///< passed to `alive`
 };

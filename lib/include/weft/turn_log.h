@@ -280,6 +280,7 @@ class TurnWriter {
   std::uint64_t position_ = 0;
   std::size_t reserved_ = 0;
   std::size_t written_ = 0;
+  std::uint32_t process_ = 0;  // the process slot whose pin this turn holds
 };
 
 /// Counters kept by the log (relaxed; approximate while threads run).
@@ -401,8 +402,9 @@ class TurnLog {
   /// is held by a live process (dead holders are reclaimed first);
   /// invalid_argument for identity 0, no `alive`, or a handle that joined
   /// already; bad_region when the log has a single slot. The slot is given
-  /// back by the destructor. One handle per process should join; handles
-  /// that do not share slot 0.
+  /// back by the destructor. One handle per process should join, before it
+  /// appends or reads (a turn being written across join() gives back the
+  /// pin it took in slot 0); handles that do not join share slot 0.
   LogStatus join(const Liveness& liveness) noexcept;
   /// Reclaims what dead processes left (each joined slot whose process
   /// `alive` says is dead): their segment pins, reader pins, claims and

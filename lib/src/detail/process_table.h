@@ -46,8 +46,12 @@ constexpr W proc_word(std::uint64_t generation, std::uint64_t reaper, std::uint6
 constexpr std::uint64_t proc_phase(std::uint64_t w) { return w & 3; }
 constexpr std::uint64_t proc_reaper(std::uint64_t w) { return (w >> 2) & 0x3FF; }
 constexpr std::uint64_t proc_generation(std::uint64_t w) { return w >> 12; }
-// Generations wrap (20 bits with 32-bit words); they only tell one holder
-// of a slot from the next for the CAS that ends a reap or a clear.
+// Generations wrap (20 bits with 32-bit words). They tell one holder of a
+// slot from the next for the CASes that claim a slot for reaping, end a
+// reap or clear a dead joiner's identity: with 32-bit words a reaper that
+// stalls between judging a process dead and its claim while the slot is
+// joined and left 2^20 times could claim a live holder's slot
+// (docs/EMBEDDED.md).
 constexpr std::uint64_t proc_next_generation(std::uint64_t w) {
   return (proc_generation(w) + 1) & (word_max >> 12);
 }
@@ -234,12 +238,15 @@ class ProcessTable {
                                             std::memory_order_acq_rel);
       }
     }
+    // The identity is cleared while this handle still owns the slot (a
+    // joiner waits for `free`, a taker for `live`): cleared after the slot
+    // was freed, it could be a new holder's. It may be a taker's that lost
+    // the slot to this reap: the taker gives it back with a CAS, which then
+    // finds 0 and changes nothing.
     W identity = at(p).identity.load(std::memory_order_acquire);
-    at(p).state.compare_exchange_strong(s, proc_word(proc_next_generation(s), 0, proc_free), std::memory_order_acq_rel);
-    WEFT_RACE_POINT("process.reap.freed");
-    // Free with the dead identity still set: a joiner that comes first
-    // clears it itself (dead), else this does; a CAS, so never a new one's.
     at(p).identity.compare_exchange_strong(identity, 0, std::memory_order_acq_rel);
+    WEFT_RACE_POINT("process.reap.cleared");
+    at(p).state.compare_exchange_strong(s, proc_word(proc_next_generation(s), 0, proc_free), std::memory_order_acq_rel);
   }
 
   ProcessSlot* entries_;
