@@ -345,7 +345,7 @@ namespace {
 // Reads /proc/PID/<file> into `buf` (NUL-terminated). 0 on success, else
 // the errno of the failure (ENOENT: no such process, or hidden from us).
 int read_proc_file(long pid, const char* file, char (&buf)[1024]) noexcept {
-  char path[64];
+  char path[80];
   std::snprintf(path, sizeof path, "/proc/%ld/%s", pid, file);
   const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno != 0 ? errno : EIO;
@@ -360,11 +360,16 @@ int read_proc_file(long pid, const char* file, char (&buf)[1024]) noexcept {
   return got == 0 ? EIO : 0;
 }
 
-// What /proc/PID/stat says of a process: its state letter and the low 32
-// bits of its start time (clock ticks after boot). 0, or an errno.
+// What the stat file of a process's main thread says: its state letter and
+// the low 32 bits of its start time (clock ticks after boot). 0, or an
+// errno. /proc/PID/task/PID/stat rather than /proc/PID/stat: emulators
+// (qemu-user) rewrite a process's view of its own /proc/PID/stat, start
+// time included, and the two sides would then disagree.
 int read_proc_stat(long pid, char& state, std::uint32_t& start) noexcept {
   char buf[1024];
-  if (const int err = read_proc_file(pid, "stat", buf); err != 0) return err;
+  char file[48];
+  std::snprintf(file, sizeof file, "task/%ld/stat", pid);
+  if (const int err = read_proc_file(pid, file, buf); err != 0) return err;
   // "pid (comm) state ppid ... starttime(22nd field) ...": comm may hold
   // spaces and parentheses, so fields are counted after its last ')'.
   const char* p = std::strrchr(buf, ')');
