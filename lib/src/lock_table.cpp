@@ -228,14 +228,6 @@ struct LockEngine {
     return ProcessTable(detail::region_part<ProcessSlot>(region, sizeof(Header) + u64{capacity} * sizeof(Slot)),
                         processes, proc, liveness);
   }
-  // Marks slot `index` as moved by this handle before a transition; false,
-  // with the mover's process slot in `holder`, when another handle is.
-  bool mark(u32 index, u64& holder) {
-    W none = 0;
-    if (slots[index].transit.compare_exchange_strong(none, static_cast<W>(proc + 1), mo_seq_cst)) return true;
-    holder = none - 1;
-    return false;
-  }
   void unmark(u32 index) { slots[index].transit.store(0, mo_release); }
   // The process slot moving slot `index` (a claim or keyed state carries
   // it in its count; a deadline being written in `transit`), or 0 (none,
@@ -246,13 +238,13 @@ struct LockEngine {
     const W t = slots[index].transit.load(mo_acquire);
     return t == 0 ? 0 : t - 1;
   }
-  // Reaps once per call when `holder` is another joined process's slot.
-  // True when a dead process was reaped (look again).
+  // ProcessTable::reap_for with this table's cleaning (`reaped`: a reap
+  // this call found nobody).
   bool reap_for(u64 holder) {
-    if (reaped || liveness == nullptr || holder == 0 || holder >= processes || holder == proc) return false;
-    const bool any = reap_dead() != 0;
-    reaped = !any;  // found nobody: no more probing this call (a live mover is waited for)
-    return any;
+    return process_table().reap_for(holder, reaped, [this](u64 p) { clean_process(p); });
+  }
+  bool reap_again() {
+    return process_table().reap_again(reaped, [this](u64 p) { clean_process(p); });
   }
   u64 reap_dead() {
     return process_table().reap_dead([this](u64 p) { clean_process(p); });
@@ -514,7 +506,6 @@ struct LockEngine {
   // the deadline when `deadline` is later. Single CAS when no extension is
   // needed; otherwise CAS with `writing`, store deadline, clear `writing`.
   bool add_holder(u64 deadline, const Scan& scan, AcquireResult& out) {
-    Slot& slot = slots[scan.slot];
     const W seen = scan.view.state;
     const u32 count = count_of(seen) + 1;
     if (count > LockTable::holders_max) {
@@ -523,27 +514,38 @@ struct LockEngine {
     }
     const bool extend = deadline > scan.view.deadline;
     const W flags = (seen & cancel_bit) | (extend ? writing_bit : 0);
-    W expected = seen;
     const W wanted = next_state(seen, mode_of(seen), count, flags);
-    u64 holder = 0;
-    if (extend && !mark(scan.slot, holder)) {  // writing the deadline is a transition
-      wait_for_mover(holder);
-      return false;
-    }
-    if (!slot.state.compare_exchange_strong(expected, wanted, mo_seq_cst)) {  // P1
-      if (extend) unmark(scan.slot);
-      bump(header.cas_retries);
-      return false;
-    }
-    if (extend) {
-      finish_writing(scan.slot, wanted, deadline);
-      unmark(scan.slot);
-    }
+    if (move_held(scan.slot, seen, wanted, extend, deadline) != Moved::done) return false;
     bump(header.acquisitions);
     out.status = LockStatus::acquired;
     out.token = scan.view.token;
     out.depth = count;
     return true;
+  }
+
+  // Moves held slot `index` from `seen` to `wanted` (P1). With `extend`,
+  // `wanted` sets `writing`: under this handle's mark on the slot (the
+  // transition is then attributed to its process), the CAS, the deadline
+  // written and the bit cleared. waited: another handle has the slot
+  // marked (this one backed off); lost: the CAS lost; either way look again.
+  enum class Moved { done, lost, waited };
+  Moved move_held(u32 index, W seen, W wanted, bool extend, u64 deadline) {
+    u64 holder = 0;
+    if (extend && !detail::mark_word(slots[index].transit, proc, holder)) {
+      wait_for_mover(holder);
+      return Moved::waited;
+    }
+    W expected = seen;
+    if (!slots[index].state.compare_exchange_strong(expected, wanted, mo_seq_cst)) {  // P1
+      if (extend) unmark(index);
+      bump(header.cas_retries);
+      return Moved::lost;
+    }
+    if (extend) {
+      finish_writing(index, wanted, deadline);
+      unmark(index);
+    }
+    return Moved::done;
   }
 
   // Second half of a `writing` transition: this thread set the bit, so it
@@ -726,11 +728,8 @@ AcquireResult LockTable::try_acquire(const Id& key, OwnerId owner, LockMode mode
         continue;
       case Scan::absent:
         if (!scan.has_candidate) {
-          // Slots a dead process left claimed are no candidates: reap once.
-          if (engine.liveness != nullptr && !engine.reaped) {
-            if (engine.reap_dead() != 0) continue;
-            engine.reaped = true;
-          }
+          // Slots a dead process left claimed are no candidates: reap.
+          if (engine.reap_again()) continue;
           bump(engine.header.table_full);
           out.status = LockStatus::table_full;
           return out;
@@ -837,24 +836,11 @@ RenewResult LockTable::renew(const Id& key, Token token, std::uint64_t lease_ns)
     const bool extend = deadline > view.deadline;
     const W flags = (view.state & cancel_bit) | (extend ? writing_bit : 0);
     const W wanted = next_state(view.state, mode_of(view.state), count_of(view.state), flags);
-    W expected = view.state;
-    u64 holder = 0;
-    if (extend && !engine.mark(scan.slot, holder)) {  // writing the deadline is a transition
-      engine.wait_for_mover(holder);
-      continue;
-    }
-    if (engine.slots[scan.slot].state.compare_exchange_strong(expected, wanted,
-                                                              mo_seq_cst)) {  // P1
-      if (extend) {
-        engine.finish_writing(scan.slot, wanted, deadline);
-        engine.unmark(scan.slot);
-      }
+    if (engine.move_held(scan.slot, view.state, wanted, extend, deadline) == LockEngine::Moved::done) {
       out.status = LockStatus::renewed;
       out.deadline_ns = deadline;
       return out;
     }
-    if (extend) engine.unmark(scan.slot);
-    bump(engine.header.cas_retries);
   }
   out.status = LockStatus::contended;
   return out;

@@ -568,16 +568,9 @@ struct LogEngine {
     return true;
   }
 
-  // Reaps once per call of the waiter (`tried`) when `holder` is a joined
-  // slot other than this handle's. True when a dead process was reaped.
-  // A call probes again only after a reap that found someone (another
-  // process may have died meanwhile); one that found nobody ends probing
-  // for the call (`tried`): a live holder is waited for or refused.
+  // ProcessTable::reap_for with this log's cleaning.
   bool reap_for(u64 holder, bool& tried) {
-    if (tried || liveness == nullptr || !joined_slot(holder) || holder == proc) return false;
-    const bool any = reap_dead() != 0;
-    tried = !any;
-    return any;
+    return processes().reap_for(holder, tried, [this](u64 p) { clean_process(p); });
   }
   u64 reap_dead() {
     return processes().reap_dead([this](u64 p) { clean_process(p); });
@@ -729,11 +722,7 @@ struct LogEngine {
     if (head > old) return Recycle::raced;    // someone else recycled it
     if (head != old) return Recycle::refused;  // an older segment is still retained
     SegmentHeader& seg = segment(old);
-    W free_transit = 0;
-    if (!seg.transit.compare_exchange_strong(free_transit, static_cast<W>(proc + 1), mo_acq_rel)) {
-      holder = free_transit - 1;
-      return Recycle::busy;
-    }
+    if (!detail::mark_word(seg.transit, proc, holder)) return Recycle::busy;
     W word = seg_word(old, seg_ready);
     if (!seg.word.compare_exchange_strong(word, seg_word(old, seg_recycling), mo_seq_cst)) {
       seg.transit.store(0, mo_release);
@@ -861,9 +850,8 @@ struct LogEngine {
         backoff(attempt);
         continue;
       }
-      W free_transit = 0;
-      if (!seg.transit.compare_exchange_strong(free_transit, static_cast<W>(proc + 1), mo_acq_rel)) {
-        if (attempt >= reap_after && reap_for(free_transit - 1, reaped)) continue;
+      if (!detail::mark_word(seg.transit, proc, holder)) {
+        if (attempt >= reap_after && reap_for(holder, reaped)) continue;
         backoff(attempt);  // another opener is about to prepare it
         continue;
       }
@@ -1444,9 +1432,9 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
     WEFT_RACE_POINT("turn_log.begin.before_claim");
     // The claim is marked with this handle's process first (claimer), so
     // that a claim whose process died is known and reaped [T10].
-    W no_claimer = 0;
-    if (!x.claimer.compare_exchange_strong(no_claimer, static_cast<W>(e.proc + 1), mo_acq_rel)) {
-      if (attempt >= LogEngine::reap_after && e.reap_for(no_claimer - 1, reaped)) continue;
+    u64 claimer_slot = 0;
+    if (!detail::mark_word(x.claimer, e.proc, claimer_slot)) {
+      if (attempt >= LogEngine::reap_after && e.reap_for(claimer_slot, reaped)) continue;
       detail::backoff(attempt);  // another begin is claiming this slot
       continue;
     }

@@ -61,6 +61,16 @@ constexpr std::uint64_t proc_next_generation(std::uint64_t w) {
 /// is reused then looks alive: its slot waits, never wrongly reaped).
 constexpr W kept_identity(std::uint64_t identity) { return static_cast<W>(identity); }
 
+/// Marks `word` with process slot `self` (as self + 1; 0: unmarked) before a
+/// transition that needs attributing; false, with the marking slot in
+/// `holder`, when another handle has marked it.
+inline bool mark_word(weft::atomic<W>& word, std::uint64_t self, std::uint64_t& holder) {
+  W none = 0;
+  if (word.compare_exchange_strong(none, static_cast<W>(self + 1), std::memory_order_seq_cst)) return true;
+  holder = none - 1;
+  return false;
+}
+
 /// One entry of the table.
 struct alignas(64) ProcessSlot {
   weft::atomic<W> state;     // proc_word(generation, reaper, phase)
@@ -150,6 +160,26 @@ class ProcessTable {
     ps.state.compare_exchange_strong(s, proc_word(proc_next_generation(s), 0, proc_free), std::memory_order_acq_rel);
     WEFT_RACE_POINT("process.leave.freed");
     ps.identity.compare_exchange_strong(mine, 0, std::memory_order_acq_rel);  // killed before: the next joiner clears it
+  }
+
+  /// What a caller that waits on something `holder` holds does: reaps when
+  /// `holder` is another joined slot, and tells whether a dead process was
+  /// reaped (look again). A call probes again only after a reap that found
+  /// someone (another process may have died meanwhile); one that found
+  /// nobody ends probing for the call (`tried`): a live holder is waited
+  /// for or refused.
+  template <class Clean>
+  bool reap_for(std::uint64_t holder, bool& tried, Clean&& clean) {
+    if (!joined_slot(holder) || holder == self_) return false;
+    return reap_again(tried, clean);
+  }
+  /// The same without a known holder (a table found full).
+  template <class Clean>
+  bool reap_again(bool& tried, Clean&& clean) {
+    if (tried || liveness_ == nullptr) return false;
+    const bool any = reap_dead(clean) != 0;
+    tried = !any;
+    return any;
   }
 
   /// Reaps every joined slot whose process is dead, cleaning each with
