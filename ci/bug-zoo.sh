@@ -24,6 +24,7 @@ zoo=(
   "slot_reuse_aba:S2.f"
   "dead_holders_never_reaped:S1.g,S2.g"
   "join_clears_a_live_slot:S1.g"
+  "reach_not_raised:S2,S4.b"
 )
 budget=${BUG_ZOO_BUDGET:-20000}
 only=("$@")

@@ -110,6 +110,12 @@ struct alignas(64) Slot {
   // `writing` and given back after it was cleared; 0: none. Claiming and
   // keyed states carry their process slot in the count field instead.
   weft::atomic<W> transit;
+  // Of the keys whose home is this slot: 1 + the largest window offset
+  // at which one was ever claimed (0: none yet). Raised (seq_cst) before
+  // the claim's CAS and never lowered, so a key lies at an offset below its
+  // home's reach once its claim can be seen: lookups stop there instead of
+  // reading the whole probe window.
+  weft::atomic<W> reach;
 };
 static_assert(sizeof(Slot) == LockTable::slot_bytes, "a slot is one cache line");
 static_assert(LockTable::region_alignment == detail::region_alignment, "one alignment for every region");
@@ -291,12 +297,39 @@ struct LockEngine {
     return static_cast<u32>(i >= capacity ? i - capacity : i);
   }
 
-  // Scans the key's window. Bound: window slots, each re-read at most while
+  // How far from `home` keys homed there may lie (Slot::reach), at most the
+  // window. seq_cst: pairs with raise_reach (P3).
+  u32 reach_of(u32 home) const {
+    const W r = slots[home].reach.load(mo_seq_cst);
+#if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_REACH_NOT_RAISED)
+    (void)r;
+    return 1;  // MUTANT: lookups read the home slot only
+#else
+    return r < window ? static_cast<u32>(r) : window;
+#endif
+  }
+  // Raises `home`'s reach to at least `offset` + 1 before a claim at that
+  // offset (seq_cst, so a claimer that verifies after its claim sees the
+  // reach of every claim that could race it). Bound: each failed CAS saw
+  // the reach rise, at most window times.
+  void raise_reach(u32 home, u32 offset) {
+    W r = slots[home].reach.load(mo_seq_cst);
+    while (r < static_cast<W>(offset) + 1 &&
+           !slots[home].reach.compare_exchange_weak(r, static_cast<W>(offset) + 1, mo_seq_cst)) {
+    }
+  }
+
+  // Scans the key's window up to its reach (and on to the first claimable
+  // slot when `want_candidate`). Bound: window slots, each re-read at most while
   // the budget lasts (a failed read means another thread changed the slot).
   Scan scan(const Id& key, u64 now, Budget& budget, bool want_candidate) {
     Scan result;
     const u32 home = home_of(key);
+    const u32 reach = reach_of(home);
     for (u32 offset = 0; offset < window; offset++) {
+      // Past the reach the key cannot be (a claim racing this scan is the
+      // claimer's to verify); only a candidate is still looked for.
+      if (offset >= reach && (!want_candidate || result.has_candidate)) break;
       const u32 index = at(home, offset);
       View view;
       while (!read_view(slots[index], view)) {
@@ -387,7 +420,10 @@ struct LockEngine {
   // back out (see "Insert-if-absent" in the header). Loads are seq_cst (P3).
   enum class Verdict { keep, back_out, contended };
   Verdict verify(const Id& key, u32 home, u32 my_offset, Budget& budget) {
-    for (u32 offset = 0; offset < window; offset++) {
+    // The reach read after this claim's keyed store: it covers every claim of
+    // the same key this one could miss (their raise came first, P3).
+    const u32 reach = reach_of(home);
+    for (u32 offset = 0; offset < reach; offset++) {
       if (offset == my_offset) continue;
       const u32 index = at(home, offset);
       u32 spins = 0;
@@ -429,6 +465,9 @@ struct LockEngine {
     Slot& slot = slots[scan.candidate];
     W expected = scan.candidate_state;
     const W claiming = next_state(expected, mode_claiming, static_cast<u32>(proc), 0);
+    const u32 home = home_of(key);
+    const u32 my_offset = scan.candidate >= home ? scan.candidate - home : scan.candidate + capacity - home;
+    raise_reach(home, my_offset);
     WEFT_RACE_POINT("lock_table.acquire.before_claim");
     if (!slot.state.compare_exchange_strong(expected, claiming, mo_seq_cst)) {  // P1
       bump(header.cas_retries);
@@ -440,8 +479,6 @@ struct LockEngine {
     const W keyed = next_state(claiming, mode_keyed, static_cast<u32>(proc), 0);
     slot.state.store(keyed, mo_seq_cst);  // P3: before the verification loads
     WEFT_RACE_POINT("lock_table.acquire.keyed");
-    const u32 home = home_of(key);
-    const u32 my_offset = (scan.candidate + capacity - home) % capacity;
 #if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_TASK_CHECK_THEN_CREATE)
     const Verdict verdict = Verdict::keep;  // MUTANT: no insert-if-absent verification
     (void)home; (void)my_offset; (void)budget;

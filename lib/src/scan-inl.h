@@ -23,6 +23,7 @@
 #define WEFT_SRC_SCAN_INL_H_
 #endif
 
+#include <bit>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -61,6 +62,9 @@ inline std::size_t VerifyBlocks(const std::uint64_t* blocks, std::size_t count,
                                 std::size_t block_words, const std::uint64_t* checksums,
                                 std::uint32_t* out) {
   return scan::scalar::verify_blocks(blocks, count, block_words, checksums, out);
+}
+inline std::uint64_t ChecksumBytes(const unsigned char* bytes, std::size_t n) {
+  return scan::scalar::checksum_bytes(bytes, n);
 }
 #else
 
@@ -294,6 +298,65 @@ inline std::size_t VerifyBlocks(const std::uint64_t* HWY_RESTRICT blocks, std::s
   assert(failed <= count);
   return failed;
 }
+
+// checksum_bytes: the four accumulators of detail::checksum_bytes in vector
+// lanes, one 32-byte stripe a step: in one 256-bit vector on AVX2 / AVX3,
+// in two 128-bit vectors (words 0-1 and 2-3) elsewhere. The neighbour word
+// each lane adds (word j ^ 1) is the other 64-bit half of its 128-bit block:
+// Shuffle01 on every target. Scalable targets (SVE, RVV) and big-endian
+// ones run the scalar twin.
+#if HWY_HAVE_SCALABLE
+inline std::uint64_t ChecksumBytes(const unsigned char* bytes, std::size_t n) {
+  return scan::scalar::checksum_bytes(bytes, n);
+}
+#else
+template <class D>
+HWY_INLINE hn::Vec<D> BytesStep(D d, hn::Vec<D> acc, hn::Vec<D> x, hn::Vec<D> key) {
+  const hn::Repartition<std::uint32_t, D> d32;
+  const auto v = hn::Xor(x, key);
+  const auto product = hn::MulEven(hn::BitCast(d32, v), hn::BitCast(d32, hn::ShiftRight<32>(v)));
+  return hn::Add(acc, hn::Add(product, hn::Shuffle01(x)));
+}
+
+inline std::uint64_t ChecksumBytes(const unsigned char* HWY_RESTRICT bytes, std::size_t n) {
+  std::uint64_t acc[4];
+  detail::bytes_start(acc);
+  const std::size_t stripes = n / detail::bytes_stripe;
+  if constexpr (std::endian::native == std::endian::little) {
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+    const hn::CappedTag<std::uint64_t, 4> d;
+    auto a = hn::LoadU(d, acc);
+    auto key = hn::LoadU(d, detail::bytes_key);
+    const auto step = hn::Set(d, detail::bytes_key_step);
+    for (std::size_t s = 0; s < stripes; ++s) {  // bound: n / 32
+      const auto x = hn::LoadU(d, reinterpret_cast<const std::uint64_t*>(bytes + s * detail::bytes_stripe));
+      a = BytesStep(d, a, x, key);
+      key = hn::Add(key, step);
+    }
+    hn::StoreU(a, d, acc);
+#else
+    const hn::CappedTag<std::uint64_t, 2> d;
+    auto a0 = hn::LoadU(d, acc);
+    auto a1 = hn::LoadU(d, acc + 2);
+    auto k0 = hn::LoadU(d, detail::bytes_key);
+    auto k1 = hn::LoadU(d, detail::bytes_key + 2);
+    const auto step = hn::Set(d, detail::bytes_key_step);
+    for (std::size_t s = 0; s < stripes; ++s) {  // bound: n / 32
+      const auto* words = reinterpret_cast<const std::uint64_t*>(bytes + s * detail::bytes_stripe);
+      a0 = BytesStep(d, a0, hn::LoadU(d, words), k0);
+      a1 = BytesStep(d, a1, hn::LoadU(d, words + 2), k1);
+      k0 = hn::Add(k0, step);
+      k1 = hn::Add(k1, step);
+    }
+    hn::StoreU(a0, d, acc);
+    hn::StoreU(a1, d, acc + 2);
+#endif
+  } else {
+    return scan::scalar::checksum_bytes(bytes, n);
+  }
+  return detail::bytes_finish(acc, bytes + stripes * detail::bytes_stripe, n);
+}
+#endif  // HWY_HAVE_SCALABLE
 
 #endif  // HWY_TARGET == HWY_SCALAR
 

@@ -17,6 +17,20 @@
 #include "scan-inl.h"  // the static target's copy
 #endif
 
+// ThreadSanitizer does not see vector loads: under it checksum_bytes runs
+// the scalar twin, whose loads it does see (a payload read while written
+// would be reported, not hidden).
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WEFT_UNDER_TSAN 1
+#endif
+#endif
+#ifndef WEFT_UNDER_TSAN
+#define WEFT_UNDER_TSAN 0
+#endif
+
 namespace weft {
 inline namespace WEFT_SEAM_NS {
 
@@ -29,6 +43,7 @@ HWY_EXPORT(FilterEqual);
 HWY_EXPORT(FirstUnfinished);
 HWY_EXPORT(ChecksumBlocks);
 HWY_EXPORT(VerifyBlocks);
+HWY_EXPORT(ChecksumBytes);
 
 const char* dispatch_target_name() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
 std::size_t dispatch_filter_equal(const std::uint64_t* keys, std::size_t n, std::uint64_t key,
@@ -46,6 +61,9 @@ std::size_t dispatch_verify_blocks(const std::uint64_t* blocks, std::size_t coun
                                    std::size_t block_words, const std::uint64_t* checksums,
                                    std::uint32_t* out) {
   return HWY_DYNAMIC_DISPATCH(VerifyBlocks)(blocks, count, block_words, checksums, out);
+}
+std::uint64_t dispatch_checksum_bytes(const void* bytes, std::size_t n) {
+  return HWY_DYNAMIC_DISPATCH(ChecksumBytes)(static_cast<const unsigned char*>(bytes), n);
 }
 }  // namespace scan_impl
 #endif
@@ -70,6 +88,9 @@ bool use_vectors() noexcept {
 // The gathering kernels (scalable targets) compute block offsets with
 // 32 x 32-bit multiplies.
 constexpr std::size_t vector_block_words_max = 0xFFFFFFFFu;
+
+// checksum_bytes runs the vector code from this length on (bench/scan_bench.cpp).
+constexpr std::size_t checksum_bytes_vector_min = 128;
 #endif
 
 }  // namespace
@@ -149,7 +170,21 @@ std::size_t verify_blocks(const std::uint64_t* blocks, std::size_t count, std::s
   return scalar::verify_blocks(blocks, count, block_words, checksums, out);
 }
 
+std::uint64_t checksum_bytes(const void* bytes, std::size_t n) noexcept {
+  assert(bytes != nullptr || n == 0);
+#if defined(WEFT_HAVE_HIGHWAY) && !WEFT_UNDER_TSAN
+  // Short strings: the vector code's set-up costs more than it saves.
+  if (n >= checksum_bytes_vector_min && use_vectors()) return scan_impl::dispatch_checksum_bytes(bytes, n);
+#endif
+  return scalar::checksum_bytes(bytes, n);
+}
+
 namespace scalar {
+
+std::uint64_t checksum_bytes(const void* bytes, std::size_t n) noexcept {
+  assert(bytes != nullptr || n == 0);
+  return detail::checksum_bytes(bytes, n);
+}
 
 std::size_t filter_equal(const std::uint64_t* keys, std::size_t n, std::uint64_t key,
                          std::uint32_t* out) noexcept {

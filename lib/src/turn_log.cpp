@@ -155,7 +155,9 @@ struct alignas(64) Header {
   alignas(64) weft::atomic<W> head;     // oldest retained sequence
   alignas(64) weft::atomic<W> counters[13];
 };
-enum Counter { c_begun, c_duplicates, c_busy, c_turns, c_commits, c_aborts, c_expiries,
+// Table-wide counters of rare events (the per-exchange ones are per thread:
+// ThreadSlot). Slots c_unused* are kept so the header's layout stays put.
+enum Counter { c_unused0, c_duplicates, c_busy, c_unused3, c_unused4, c_unused5, c_unused6,
                c_log_full, c_in_flight, c_thread_full, c_opened, c_recycled, c_cas };
 
 struct alignas(64) ThreadSlot {
@@ -166,7 +168,16 @@ struct alignas(64) ThreadSlot {
   weft::atomic<W> visible_through;  // every exchange <= it has finished
   weft::atomic<W> max_fence;        // highest fencing token begun
   weft::atomic<W> trimmed_through;  // tickets <= it are trimmed
+  // Statistics of this thread's exchanges, on their own line: counted by
+  // whoever serves the conversation, so writers of different conversations
+  // never share a counter's cache line (stats() sums them; exchanges begun
+  // are next_ticket - 1, counted by nobody).
+  alignas(64) weft::atomic<W> turns;
+  weft::atomic<W> commits;
+  weft::atomic<W> aborts;
+  weft::atomic<W> expiries;
 };
+static_assert(sizeof(ThreadSlot) == 128, "a thread slot is two cache lines");
 
 struct alignas(64) ExchangeSlot {
   weft::atomic<W> state;
@@ -260,9 +271,11 @@ struct Geometry {
   }
 };
 
+// The record checksum: the payload's scan::checksum_bytes (the Highway kernel
+// where built with it, for payloads of 128 bytes and more) folded with the
+// header fields it describes.
 u64 checksum_of(const RecordHeader& r, const unsigned char* payload, u32 length) {
-  const Id h = murmur3_x64_128(payload, length, 0x77656674u);
-  u64 x = h.lo ^ (h.hi * 0x9E3779B97F4A7C15ULL);
+  u64 x = scan::checksum_bytes(payload, length);
   x ^= r.thread_hi.load(mo_relaxed) + 0x632BE59BD9B4E019ULL;
   x ^= r.thread_lo.load(mo_relaxed) * 0x85EBCA77C2B2AE63ULL;
   x ^= r.ticket.load(mo_relaxed) + (x << 6) + (x >> 2);
@@ -460,7 +473,8 @@ struct LogEngine {
     W expected = static_cast<W>(decided_state);
     // R2: the flips above happen before the final phase.
     if (x.state.compare_exchange_strong(expected, ex_state(ticket, final_phase), mo_acq_rel)) {
-      count(commit ? c_commits : phase == ph_aborting ? c_aborts : c_expiries);
+      ThreadSlot& t = thread_at(thread_index);
+      (commit ? t.commits : phase == ph_aborting ? t.aborts : t.expiries).fetch_add(1, mo_relaxed);
     }
   }
 
@@ -1172,7 +1186,8 @@ LogStatus TurnWriter::finish() noexcept {
   // commit that came first did not publish it, so drop it and say so. The
   // segment stays pinned until then: once unpinned, a finished exchange's
   // segment may be recycled and this record reused by another exchange's turn.
-  if (published && e.find_thread(exchange_.thread, false, ti, full)) {
+  const bool found = published && e.find_thread(exchange_.thread, false, ti, full);
+  if (found) {
     const u64 xs = e.exchange_at(ti, exchange_.ticket).state.load(mo_acquire);
     if (ex_ticket(xs) != exchange_.ticket || ex_phase(xs) != ph_open) {
       W written = r.state.load(mo_acquire);
@@ -1183,7 +1198,7 @@ LogStatus TurnWriter::finish() noexcept {
     }
   }
   e.unpin_writer(seq);  // R5
-  if (result == LogStatus::ok) e.count(c_turns);
+  if (result == LogStatus::ok && found) e.thread_at(ti).turns.fetch_add(1, mo_relaxed);
   return result;
 }
 
@@ -1406,7 +1421,6 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
       mx.turns.store(turns_word(mine, 0), mo_relaxed);
       for (auto& p : mx.positions) p.store(0, mo_relaxed);
       mx.state.store(ex_state(mine, ph_open), mo_release);
-      e.count(c_begun);
       out.status = LogStatus::ok;
       out.exchange.ticket = mine;
       return out;
@@ -1468,7 +1482,6 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
     }
     W expected = static_cast<W>(n);
     t.next_ticket.compare_exchange_strong(expected, static_cast<W>(n + 1), mo_acq_rel);  // or a helper did
-    e.count(c_begun);
     out.status = LogStatus::ok;
     out.exchange.ticket = n;
     return out;
@@ -1852,13 +1865,20 @@ LogStats TurnLog::stats() const noexcept {
   if (region_ == nullptr) return s;
   const Header& h = *detail::region_part<const Header>(region_);
   auto c = [&](Counter i) { return h.counters[i].load(mo_relaxed); };
-  s.exchanges_begun = c(c_begun);
+  // Per-thread counters (ThreadSlot): one pass over the thread table.
+  const u64 threads = h.thread_capacity.load(mo_relaxed);
+  const auto* slots = detail::region_part<const ThreadSlot>(region_, sizeof(Header));
+  for (u64 i = 0; i < threads; i++) {  // bound: thread_capacity
+    const ThreadSlot& t = slots[i];
+    const u64 next = t.next_ticket.load(mo_relaxed);
+    s.exchanges_begun += next > 0 ? next - 1 : 0;
+    s.turns_appended += t.turns.load(mo_relaxed);
+    s.commits += t.commits.load(mo_relaxed);
+    s.aborts += t.aborts.load(mo_relaxed);
+    s.expiries += t.expiries.load(mo_relaxed);
+  }
   s.duplicates = c(c_duplicates);
   s.busy = c(c_busy);
-  s.turns_appended = c(c_turns);
-  s.commits = c(c_commits);
-  s.aborts = c(c_aborts);
-  s.expiries = c(c_expiries);
   s.log_full = c(c_log_full);
   s.too_many_in_flight = c(c_in_flight);
   s.thread_table_full = c(c_thread_full);

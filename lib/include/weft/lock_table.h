@@ -77,6 +77,15 @@
 // the scan are sequentially consistent (pairing P3), so of two concurrent
 // claimers at least one sees the other: exactly one key survives.
 //
+// Scans stop at the home slot's *reach*: 1 + the largest window offset at
+// which a key with that home was ever claimed. A claimer raises the reach
+// (a seq_cst CAS-max, never lowered) before its claim CAS and reads it again
+// after its `keyed` store, so of two racing claimers the one whose raise came
+// second in the seq_cst order reads a reach that covers the other's slot,
+// whose claim came before that raise. In a table not near full most keys lie
+// at their home, the reach stays 1 and an acquire or release reads one
+// slot instead of the window, twice.
+//
 // ## Memory ordering (each order in the code names one of these)
 //
 // - P1 publish: every state-word operation is seq_cst; a new holder writes
@@ -86,8 +95,8 @@
 //   acquire; a reader that read side words re-reads the state word (or CASes
 //   it) and trusts the side words only if the state did not change. A reader
 //   that saw a newer side word sees the state change that preceded it.
-// - P3 verification: the `keyed` store and the verification loads are seq_cst
-//   (see above).
+// - P3 verification: the reach raise, the `keyed` store, the reach read and
+//   the verification loads are seq_cst (see above).
 //
 // ## Guarantees (contracts L1-L9)
 //
@@ -267,7 +276,7 @@ class LockTable {
   };
 
   /// Format version written into regions (attach refuses others).
-  static constexpr std::uint32_t format_version = 2;
+  static constexpr std::uint32_t format_version = 3;
   /// Most process slots (Config::process_slots): 1024, or 256 with 32-bit
   /// words (a claim carries its process slot in the holder count).
   static constexpr std::uint32_t process_slots_max = WEFT_WORD_BITS == 32 ? 256 : 1024;

@@ -12,6 +12,8 @@
 //   verify_blocks       the indices of the blocks whose block_checksum() differs
 //                       from the stored checksum, ascending
 //   (checksum_blocks    block_checksum() of every block: how checksums are made)
+//   checksum_bytes      a 64-bit checksum of a byte string (the TurnLog's
+//                       record checksum: appends make it, recovery checks it)
 //
 // The dispatched function and its scalar twin return the same result for the
 // same input on every target (tests/scan_test.cpp holds them equal on random
@@ -120,6 +122,27 @@ void set_mode(Mode mode) noexcept;
 [[nodiscard]] std::uint64_t block_checksum(const std::uint64_t* words,
                                            std::size_t block_words) noexcept;
 
+/// The checksum of n bytes at `bytes` (null when n == 0): TurnLog's record
+/// checksum, computed by every append and checked by recovery. Definition
+/// (detail/scan_checksum.h; four lanes, 32-byte stripes, little-endian words):
+///
+///   acc[j] = 0x9E3779B97F4A7C15 + j * 0xC2B2AE3D27D4EB4F      j = 0..3
+///   for each stripe s (the last one zero-padded):
+///     v = word j of s ^ (key[j] + s * 0x9FB21C651E98DF25)
+///     acc[j] += lo32(v) * hi32(v) + word (j ^ 1) of s
+///   h = step(0x9E3779B97F4A7C15, n); h = step(h, acc[j]) for j = 0..3;
+///   h = step(h, 0xC2B2AE3D27D4EB4F); return h ^ (h >> 29)
+///
+/// with step() as in block_checksum and key[] the four constants of
+/// detail::bytes_key. Like block_checksum it guards against media and copy
+/// errors (a flipped bit, a torn or zeroed stretch, stripes out of order),
+/// not attackers. The vector code runs one stripe a step (a 256-bit vector,
+/// or two 128-bit ones). Plain loads, but a record's payload is
+/// written once before it is published, so reading it is not a race: under
+/// ThreadSanitizer (and in Mode::scalar) the scalar twin runs, whose loads
+/// the sanitizer sees.
+[[nodiscard]] std::uint64_t checksum_bytes(const void* bytes, std::size_t n) noexcept;
+
 /// Writes block_checksum() of each of `count` blocks to checksums[0, count).
 /// Block b is blocks[b * block_words, (b + 1) * block_words).
 void checksum_blocks(const std::uint64_t* blocks, std::size_t count, std::size_t block_words,
@@ -143,6 +166,8 @@ namespace scalar {
                                        std::uint64_t key, std::uint32_t* out) noexcept;
 /// The scalar twin of scan::first_unfinished.
 [[nodiscard]] std::size_t first_unfinished(const std::uint64_t* states, std::size_t n) noexcept;
+/// The scalar twin of scan::checksum_bytes.
+[[nodiscard]] std::uint64_t checksum_bytes(const void* bytes, std::size_t n) noexcept;
 /// The scalar twin of scan::checksum_blocks.
 void checksum_blocks(const std::uint64_t* blocks, std::size_t count, std::size_t block_words,
                      std::uint64_t* checksums) noexcept;

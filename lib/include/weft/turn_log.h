@@ -338,7 +338,7 @@ class TurnLog {
   /// Bytes of a record header.
   static constexpr std::size_t record_header_bytes = 64;
   /// Format version written into regions.
-  static constexpr std::uint32_t format_version = 2;
+  static constexpr std::uint32_t format_version = 3;
   /// Most process slots (Config::process_slots).
   static constexpr std::uint32_t process_slots_max = 1024;
   /// Required alignment of a region.
