@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "weft/mapping.h"
+#include "weft/log_inspect.h"
 #include "weft/recovery.h"
 
 namespace weft::testing {
@@ -44,7 +45,7 @@ struct UmaskScope {
 };
 
 class MappingTest : public ::testing::Test {
- protected:
+ public:
   void SetUp() override {
     std::string pattern = (fs::temp_directory_path() / "weft-mapping-XXXXXX").string();
     ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
@@ -506,6 +507,151 @@ TEST_F(MappingTest, recovery_drops_every_damaged_exchange_whole_beyond_one_pass)
     EXPECT_EQ(h[i], "qq");
     EXPECT_EQ(h[i + 1], "aa") << "half an exchange at " << i;
   }
+}
+
+// ---- recovery rebuilds what damage made disagree with the records --------------
+//
+// The tests find the words to damage the way a reader of the format would:
+// a thread slot is the first 64-byte line whose bytes 8..23 are the thread's
+// id (thread slots come before every record); the segments are the last
+// segment_count x segment_bytes bytes, a fill is the word after a segment's
+// state word, and a thread slot's next_ticket the word at byte 24.
+
+constexpr std::size_t word_bytes = WEFT_WORD_BITS / 8;
+
+std::size_t thread_slot_offset(const MapResult& m, const Id& thread) {
+  const auto* bytes = static_cast<const unsigned char*>(m.mapping.data());
+  for (std::size_t at = 0; at + 64 <= m.mapping.size(); at += 64) {
+    if (std::memcmp(bytes + at + 8, &thread.hi, 8) == 0 && std::memcmp(bytes + at + 16, &thread.lo, 8) == 0) return at;
+  }
+  return 0;
+}
+
+void store_word(const MapResult& m, std::size_t offset, std::uint64_t value) {
+  std::memcpy(static_cast<unsigned char*>(m.mapping.data()) + offset, &value, word_bytes);  // little-endian hosts
+}
+
+// Five exchanges of a question and an answer on thread "t" ("q0".."a4").
+void make_two_turn_log(const std::string& p) {
+  MapResult m = create_file_mapping(p.c_str(), TurnLog::region_bytes(small_config()));
+  ASSERT_EQ(m.status, MapStatus::ok);
+  TurnLog log;
+  ASSERT_EQ(format_log(m.mapping, small_config(), steady_clock(), &log), MapStatus::ok);
+  for (int i = 0; i < 5; i++) {
+    const BeginResult b = log.begin_exchange(id_from_string("t"), id_from_string("r" + std::to_string(i)),
+                                             BeginPolicy::queue);
+    ASSERT_EQ(b.status, LogStatus::ok);
+    const std::string q = "q" + std::to_string(i), a = "a" + std::to_string(i);
+    ASSERT_EQ(log.append(b.exchange, Role::user, q.data(), q.size()), LogStatus::ok);
+    ASSERT_EQ(log.append(b.exchange, Role::assistant, a.data(), a.size()), LogStatus::ok);
+    ASSERT_EQ(log.commit(b.exchange), LogStatus::ok);
+  }
+}
+
+const std::vector<std::string> five_exchanges = {"q0", "a0", "q1", "a1", "q2", "a2", "q3", "a3", "q4", "a4"};
+
+// After a rebuild the thread goes on as if nothing happened: the next
+// begin takes ticket 6, a retried request is still a duplicate, nothing
+// committed is gone and a new exchange lands after the old ones.
+void expect_thread_goes_on(MapResult& m) {
+  TurnLog log;
+  ASSERT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::ok);
+  EXPECT_EQ(MappingTest::history(log, "t"), five_exchanges);
+  const BeginResult again = log.begin_exchange(id_from_string("t"), id_from_string("r4"), BeginPolicy::queue);
+  EXPECT_EQ(again.status, LogStatus::duplicate);
+  EXPECT_EQ(again.exchange.ticket, 5u);
+  const BeginResult b = log.begin_exchange(id_from_string("t"), id_from_string("r5"), BeginPolicy::queue);
+  ASSERT_EQ(b.status, LogStatus::ok);
+  EXPECT_EQ(b.exchange.ticket, 6u);
+  ASSERT_EQ(log.append(b.exchange, Role::user, "q5", 2), LogStatus::ok);
+  ASSERT_EQ(log.commit(b.exchange), LogStatus::ok);
+  std::vector<std::string> expected = five_exchanges;
+  expected.push_back("q5");
+  EXPECT_EQ(MappingTest::history(log, "t"), expected);
+}
+
+TEST_F(MappingTest, recovery_rebuilds_a_thread_whose_next_ticket_was_damaged_low) {
+  make_two_turn_log(path("log"));
+  MapResult m = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  const std::size_t slot = thread_slot_offset(m, id_from_string("t"));
+  ASSERT_NE(slot, 0u);
+  store_word(m, slot + 24, 2);  // next_ticket 6 -> 2: the next begins would reuse tickets 2..5
+  RecoveryReport report;
+  ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
+  EXPECT_EQ(report.threads_rebuilt, 1u);
+  EXPECT_EQ(report.records_kept, 10u);
+  EXPECT_EQ(report.dropped_rebuilt, 0u);
+  expect_thread_goes_on(m);
+}
+
+TEST_F(MappingTest, recovery_inserts_again_a_thread_whose_slot_was_wiped) {
+  make_two_turn_log(path("log"));
+  MapResult m = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  const std::size_t slot = thread_slot_offset(m, id_from_string("t"));
+  ASSERT_NE(slot, 0u);
+  std::memset(static_cast<unsigned char*>(m.mapping.data()) + slot, 0, 64);  // a zeroed line: the thread is gone
+  {
+    TurnLog log;
+    ASSERT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::ok);
+    EXPECT_TRUE(history(log, "t").empty());  // before: the thread is unknown, its turns hidden
+  }
+  RecoveryReport report;
+  ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
+  EXPECT_EQ(report.threads_rebuilt, 1u);
+  expect_thread_goes_on(m);
+}
+
+TEST_F(MappingTest, recovery_rebuilds_a_tail_that_cannot_advance) {
+  make_two_turn_log(path("log"));
+  MapResult m = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  const std::size_t slot = thread_slot_offset(m, id_from_string("t"));
+  ASSERT_NE(slot, 0u);
+  store_word(m, slot + 32, 9);  // visible_through 5 -> 9, beyond next_ticket
+  RecoveryReport report;
+  ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
+  EXPECT_EQ(report.threads_rebuilt, 1u);
+  expect_thread_goes_on(m);
+}
+
+TEST_F(MappingTest, recovery_raises_a_fill_damaged_below_its_records) {
+  make_two_turn_log(path("log"));
+  MapResult m = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  LogLayout layout;
+  ASSERT_EQ(inspect_log(m.mapping.data(), m.mapping.size(), &layout), LogStatus::ok);
+  const std::size_t segments_at = layout.region_bytes - layout.config.segment_count * layout.config.segment_bytes;
+  std::size_t current = layout.config.segment_count;
+  for (std::uint32_t i = 0; i < layout.config.segment_count; i++) {
+    SegmentReport seg;
+    ASSERT_EQ(inspect_segment(m.mapping.data(), m.mapping.size(), i, &seg), LogStatus::ok);
+    if (seg.sequence == layout.current) current = i;
+  }
+  ASSERT_LT(current, layout.config.segment_count);
+  store_word(m, segments_at + current * layout.config.segment_bytes + word_bytes, 0);  // fill: nothing reserved
+  {
+    TurnLog log;
+    ASSERT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::ok);
+    EXPECT_TRUE(history(log, "t").empty());  // before: the records are hidden, their bytes up for grabs
+  }
+  RecoveryReport report;
+  ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
+  EXPECT_EQ(report.tails_rebuilt, 1u);
+  EXPECT_EQ(report.records_kept, 10u);
+  EXPECT_EQ(report.threads_rebuilt, 0u);
+  expect_thread_goes_on(m);
+}
+
+TEST_F(MappingTest, recovery_of_an_undamaged_log_rebuilds_nothing) {
+  make_two_turn_log(path("log"));
+  MapResult m = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  RecoveryReport report;
+  ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
+  EXPECT_EQ(report.tails_rebuilt + report.threads_rebuilt + report.dropped_rebuilt, 0u);
+  expect_thread_goes_on(m);
 }
 
 TEST_F(MappingTest, attach_refuses_inconsistent_geometry) {

@@ -2138,6 +2138,151 @@ void recover_thread(LogEngine& e, u64 ti, RecoveryReport& out) {
   out.exchanges_repaired++;
 }
 
+// ---- rebuilding what the records contradict ----------------------------------
+// A crash cannot damage the thread table or a segment's fill (each is
+// written by single atomic stores); a damaged medium can. Recovery trusts
+// neither where the records say otherwise.
+
+// Raises segment `index`'s fill to cover every record header in use and the
+// payload of every well-formed one (a fill damaged low would hide committed
+// records from readers and hand their bytes to new appends). Bound:
+// records_per_segment. True when it raised it.
+bool rebuild_tail(LogEngine& e, u64 index) {
+  SegmentHeader& seg = e.segment(index);
+  const u64 fill = seg.fill.load(mo_acquire);
+  u64 records = fill >> fill_shift, bytes = fill & fill_bytes_mask;
+  bool raised = false;
+  for (u64 j = 0; j < e.g.records_per_segment; j++) {
+    const u64 s = e.record(index, j).state.load(mo_acquire);
+    if (rec_kind(s) == rec_empty) continue;
+    if (j + 1 > records) {
+      records = j + 1;
+      raised = true;
+    }
+    if (!e.well_formed(index, j, s)) continue;  // its offset and length mean nothing
+    const u64 length = e.record(index, j).meta.load(mo_relaxed) & 0xFFFFFFFFu;
+    const u64 end = rec_payload_offset(s) + round_up(length, 8);
+    if (end > bytes) {
+      bytes = std::min<u64>(end, e.g.payload_area);
+      raised = true;
+    }
+  }
+  if (raised) seg.fill.store(static_cast<W>(records << fill_shift | bytes), mo_release);
+  return raised;
+}
+
+// Marks a thread slot whose exchange window is being rebuilt (a
+// visible_through no live slot can have: it is never >= next_ticket).
+constexpr W rebuilding = detail::word_max;
+
+// Calls visit(index, j, state, thread, ticket) for every committed or
+// written record of the ready segments. Bound: segments x records.
+template <class Visit>
+void for_each_live_record(LogEngine& e, Visit visit) {
+  for (u64 i = 0; i < e.g.segment_count; i++) {
+    if (seg_state(e.segment(i).word.load(mo_acquire)) != seg_ready) continue;
+    const u64 records = e.record_count(e.segment(i));
+    for (u64 j = 0; j < records; j++) {
+      RecordHeader& r = e.record(i, j);
+      const u64 s = r.state.load(mo_acquire);
+      if (rec_kind(s) != rec_committed && rec_kind(s) != rec_written) continue;
+      const Id thread{r.thread_hi.load(mo_relaxed), r.thread_lo.load(mo_relaxed)};
+      const u64 ticket = r.ticket.load(mo_relaxed);
+      if (id_is_zero(thread) || ticket == 0 || ticket > TurnLog::tickets_max) continue;
+      visit(i, j, s, thread, ticket);
+    }
+  }
+}
+
+// True when thread slot `ti`'s tail is one the TurnLog can have: every
+// ticket below next_ticket and above visible_through is at most W back and
+// still in its exchange slot (advance() can walk it).
+bool tail_consistent(LogEngine& e, u64 ti) {
+  const ThreadSlot& t = e.thread_at(ti);
+  const u64 n = t.next_ticket.load(mo_acquire);
+  const u64 v = t.visible_through.load(mo_acquire);
+  if (n == 0 || v >= n || n - 1 - v > e.g.window) return false;
+  for (u64 k = v + 1; k < n; k++) {  // bound: W
+    if (ex_ticket(e.exchange_at(ti, k).state.load(mo_acquire)) != k) return false;
+  }
+  return true;
+}
+
+// Rebuilds the thread table from the records: a record's thread missing from
+// the table is inserted again; a thread whose next_ticket is not above every
+// ticket of its records, or whose tail is inconsistent, gets next_ticket =
+// its highest ticket + 1 and its last W exchange slots rebuilt from the
+// records (committed when a committed record has that ticket, else aborted;
+// request ids from the records, so duplicates are still recognised), its
+// published records of unfinished exchanges aborted (their exchanges cannot
+// finish any more), and visible_through = next_ticket - 1. Bound: a few
+// passes over the records, each record looked up in the thread table.
+void rebuild_threads(LogEngine& e, RecoveryReport& out) {
+  // 1. Tickets the thread table does not know: raise next_ticket, mark.
+  for_each_live_record(e, [&](u64, u64, u64, const Id& thread, u64 ticket) {
+    u64 ti = 0;
+    bool full = false;
+    if (!e.find_thread(thread, true, ti, full)) return;  // table full: nothing to rebuild into
+    ThreadSlot& t = e.thread_at(ti);
+    if (t.next_ticket.load(mo_acquire) <= ticket) {
+      t.next_ticket.store(static_cast<W>(ticket + 1), mo_release);
+      t.visible_through.store(rebuilding, mo_release);
+    }
+  });
+  // 2. Every marked or inconsistent thread: its last W exchange slots start
+  // aborted, with their tickets.
+  for (u64 ti = 0; ti < e.g.thread_capacity; ti++) {  // bound: thread_capacity
+    ThreadSlot& t = e.thread_at(ti);
+    if (t.state.load(mo_acquire) != th_ready) continue;
+    if (t.visible_through.load(mo_acquire) != rebuilding && tail_consistent(e, ti)) continue;
+    out.threads_rebuilt++;
+    u64 n = t.next_ticket.load(mo_acquire);
+    if (n == 0) {
+      n = 1;
+      t.next_ticket.store(1, mo_release);
+    }
+    t.visible_through.store(rebuilding, mo_release);
+    for (u64 k = n > e.g.window ? n - e.g.window : 1; k < n; k++) {  // bound: W
+      ExchangeSlot& x = e.exchange_at(ti, k);
+      x.request_hi.store(0, mo_relaxed);
+      x.request_lo.store(0, mo_relaxed);
+      x.fence.store(0, mo_relaxed);
+      x.turns.store(turns_word(k, 0), mo_relaxed);
+      for (auto& pos : x.positions) pos.store(0, mo_relaxed);
+      x.claimer.store(0, mo_relaxed);
+      x.state.store(ex_state(k, ph_aborted), mo_release);
+    }
+  }
+  // 3. The records of rebuilt threads: committed ones commit their
+  // exchange slot; published ones of unfinished exchanges are aborted.
+  for_each_live_record(e, [&](u64 i, u64 j, u64 s, const Id& thread, u64 ticket) {
+    u64 ti = 0;
+    bool full = false;
+    if (!e.find_thread(thread, false, ti, full)) return;
+    ThreadSlot& t = e.thread_at(ti);
+    if (t.visible_through.load(mo_acquire) != rebuilding) return;
+    const u64 n = t.next_ticket.load(mo_acquire);
+    if (rec_kind(s) == rec_written) {
+      e.record(i, j).state.store(rec_state(rec_aborted, rec_payload_offset(s)), mo_release);
+      out.dropped_rebuilt++;
+      if (out.written_unfinished > 0) out.written_unfinished--;
+      return;
+    }
+    if (ticket >= n || ticket + e.g.window < n) return;  // outside the rebuilt window
+    ExchangeSlot& x = e.exchange_at(ti, ticket);
+    const RecordHeader& r = e.record(i, j);
+    x.request_hi.store(r.request_hi.load(mo_relaxed), mo_relaxed);
+    x.request_lo.store(r.request_lo.load(mo_relaxed), mo_relaxed);
+    x.state.store(ex_state(ticket, ph_committed), mo_release);
+  });
+  // 4. Their tails: every ticket below next_ticket has finished.
+  for (u64 ti = 0; ti < e.g.thread_capacity; ti++) {  // bound: thread_capacity
+    ThreadSlot& t = e.thread_at(ti);
+    if (t.state.load(mo_acquire) != th_ready || t.visible_through.load(mo_acquire) != rebuilding) continue;
+    t.visible_through.store(static_cast<W>(t.next_ticket.load(mo_acquire) - 1), mo_release);
+  }
+}
+
 }  // namespace
 
 LogStatus recover_log(void* region, std::size_t bytes, RecoveryReport* out) noexcept {
@@ -2147,6 +2292,9 @@ LogStatus recover_log(void* region, std::size_t bytes, RecoveryReport* out) noex
   *out = RecoveryReport{};
   if (e.header.head.load(mo_acquire) == 0) e.header.head.store(1, mo_seq_cst);  // sequences start at 1
   for (u64 i = 0; i < e.g.segment_count; i++) recover_segment_word(e, i, *out);  // bound: segment_count
+  for (u64 i = 0; i < e.g.segment_count; i++) {  // bound: segment_count
+    if (seg_state(e.segment(i).word.load(mo_acquire)) == seg_ready && rebuild_tail(e, i)) out->tails_rebuilt++;
+  }
   // Passes over the records: the first tallies them; each pass drops up to
   // Damaged::max damaged exchanges whole. Bound: a pass that leaves a record
   // for the next one has dropped Damaged::max records, so at most
@@ -2174,6 +2322,7 @@ LogStatus recover_log(void* region, std::size_t bytes, RecoveryReport* out) noex
   }
   e.processes().clear();  // every process is gone: free their slots
   for (u64 i = 0; i < e.g.thread_capacity; i++) recover_thread(e, i, *out);  // bound: thread_capacity
+  rebuild_threads(e, *out);
   return LogStatus::ok;
 }
 

@@ -78,11 +78,14 @@ const char* const manual_tail = R"(DESCRIPTION
            writes it; run it only while no process has the log open): keeps
            every committed record whose checksum holds, aborts damaged and
            torn records (busy records of dead writers), clears the pins and
-           half-done transitions dead processes left, and reports each count.
+           half-done transitions dead processes left, rebuilds segment fills
+           and thread slots that disagree with the records (damage), and
+           reports each count.
 
 EXIT STATUS
   0  done (verify: no violation)
-  1  verify found a violation (each is printed); recover dropped records;
+  1  verify found a violation (each is printed); recover dropped records
+     or rebuilt what damage left;
      dump was given a thread the log does not know
   2  the file cannot be read as a TurnLog (missing, too small, no magic,
      wrong version, damaged header, truncated), or bad usage
@@ -478,8 +481,12 @@ int recover(const std::string& path) {
              "repaired {} segments, {} thread slots, {} exchange slots\n",
              r.written_unfinished, r.writer_pins_cleared, r.reader_pins_cleared, r.segments_repaired,
              r.threads_repaired, r.exchanges_repaired);
-  return r.dropped_checksum + r.dropped_malformed + r.dropped_torn + r.dropped_with_exchange == 0 ? exit_ok
-                                                                                               : exit_violation;
+  fmt::print("recover: rebuilt from the records: {} segment fills, {} thread slots ({} records of their unfinished "
+             "exchanges aborted)\n",
+             r.tails_rebuilt, r.threads_rebuilt, r.dropped_rebuilt);
+  const std::uint64_t damage = r.dropped_checksum + r.dropped_malformed + r.dropped_torn + r.dropped_with_exchange +
+                               r.dropped_rebuilt + r.tails_rebuilt + r.threads_rebuilt;
+  return damage == 0 ? exit_ok : exit_violation;
 }
 
 }  // namespace

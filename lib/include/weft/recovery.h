@@ -21,6 +21,21 @@
 // `recycling` is put back; a thread slot left `claiming` is freed (nobody
 // can have probed past it); an exchange slot left `claiming` (a begin that
 // never returned) is finished as aborted and its ticket passed.
+//
+// Nor does it trust what only a damaged medium could have made disagree
+// with the records (a crash cannot: those words are single atomic stores):
+// - a segment whose fill is below a record header in use, or below the
+//   payload of a well-formed record, gets its fill raised to cover them
+//   (before the records are scanned, so they are verified too);
+// - a thread whose records name a ticket at or above its next_ticket, whose
+//   slot lost its id (the records' thread is inserted again), or whose tail
+//   is one no TurnLog writes (visible_through not below next_ticket, more
+//   than W exchanges unfinished, or an unfinished ticket not in its
+//   exchange slot) is rebuilt from its records: next_ticket above every
+//   ticket, its last W exchange slots committed or aborted as their
+//   records say (request ids from the records, so duplicates are still
+//   recognised), published records of its unfinished exchanges aborted,
+//   and every ticket below next_ticket visible.
 #pragma once
 
 #include <cstddef>
@@ -48,6 +63,11 @@ struct RecoveryReport {
   std::uint64_t segments_repaired = 0;    ///< segments left preparing or recycling
   std::uint64_t threads_repaired = 0;     ///< thread slots left claiming
   std::uint64_t exchanges_repaired = 0;   ///< exchange slots left claiming (aborted)
+  std::uint64_t tails_rebuilt = 0;        ///< segments whose fill was raised to cover their records
+  std::uint64_t threads_rebuilt = 0;      ///< thread slots rebuilt from their records (see above)
+  /// published records of unfinished exchanges of a rebuilt thread (aborted:
+  /// their exchanges cannot finish any more; not counted in written_unfinished)
+  std::uint64_t dropped_rebuilt = 0;
 };
 
 /// Recovers the TurnLog at `region` (`bytes` long): see the file comment.
