@@ -6,6 +6,10 @@
 //              exchange still streaming while the rest of the log finished)
 //   verify     verify_blocks over 64-byte blocks (8 words), all intact (the
 //              common case on recovery)
+//   checksum   checksum_bytes of one payload (the TurnLog's record checksum,
+//              made by every append and checked by recovery) of 32 B,
+//              256 B and 4 KiB, against MurmurHash3 (weft's record checksum
+//              before it) on the same bytes
 // each over 1M records (8 MiB of tags or states: L3 on the machines we use;
 // verify: 64 MiB of blocks) and 16K records (128 KiB; verify: 1 MiB), on the scalar twin and on every Highway target the
 // CPU supports (forced one by one with hwy::SetSupportedTargetsForTest).
@@ -21,8 +25,10 @@
 #include <map>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "weft/id.h"
 #include "weft/scan.h"
 
 #if defined(WEFT_HAVE_HIGHWAY)
@@ -163,6 +169,41 @@ void verify(benchmark::State& state, Path path, std::size_t n) {
       static_cast<std::int64_t>(state.iterations() * n * block_words * sizeof(u64)));
 }
 
+// checksum_bytes of one payload of `bytes` bytes, hot in cache (an append
+// checksums what it just wrote). Items are bytes: the table shows GB/s.
+std::vector<unsigned char>& payload_bytes() {
+  static std::vector<unsigned char> bytes = [] {
+    std::vector<unsigned char> b(4096);
+    std::mt19937_64 rng(0xC4EC);
+    for (unsigned char& c : b) c = static_cast<unsigned char>(rng());
+    return b;
+  }();
+  return bytes;
+}
+
+void checksum(benchmark::State& state, Path path, std::size_t bytes) {
+  const unsigned char* p = payload_bytes().data();
+  UsePath use(state, path);
+  for (auto _ : state) {
+    const u64 sum = path.hwy_target == 0 ? scan::scalar::checksum_bytes(p, bytes) : scan::checksum_bytes(p, bytes);
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
+}
+
+void murmur(benchmark::State& state, std::size_t bytes) {
+  const unsigned char* p = payload_bytes().data();
+  for (auto _ : state) {
+    const weft::Id sum = weft::murmur3_x64_128(p, bytes, 0x77656674u);
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
+}
+
+constexpr std::pair<const char*, std::size_t> checksum_sizes[] = {{"32B", 32}, {"256B", 256}, {"4K", 4096}};
+
 // Collects each run's time per record (the median when repeated) while the
 // console shows the usual table.
 class RatioReporter : public benchmark::ConsoleReporter {
@@ -208,6 +249,10 @@ std::string markdown(const RatioReporter& reporter, const std::vector<Path>& all
   md += "- watermark: `first_unfinished` over record state words, every record committed or "
         "aborted but one busy record 1000 from the end (records scanned per second).\n";
   md += "- verify: `verify_blocks` over 64-byte blocks (8 words), all intact.\n";
+  md += "- checksum: `checksum_bytes` of one payload of 32 B, 256 B or 4 KiB, hot in cache (the "
+        "TurnLog's record checksum: every append makes one, recovery checks each); figures are "
+        "bytes per second. Below 128 bytes the dispatched function runs the scalar twin (the "
+        "vector set-up costs more than it saves), so every column of the 32 B row is the scalar code.\n";
   md += "- 1M records: 8 MiB of tags or states (L3 here), verify 64 MiB of blocks (memory); "
         "16K records: 128 KiB (L2), verify 1 MiB.\n\n";
   md += "Command:\n\n```sh\n" + command + "\n```\n\n";
@@ -241,7 +286,46 @@ std::string markdown(const RatioReporter& reporter, const std::vector<Path>& all
       md += "\n";
     }
   }
-  return md + "\n";
+  for (const auto& [size, bytes] : checksum_sizes) {
+    (void)bytes;
+    md.append("| checksum | ").append(size).append(" |");
+    const std::string base = std::string("scan/checksum/") + size + "/";
+    const auto scalar = reporter.items_per_second.find(base + "scalar");
+    for (const Path& p : all) {
+      const auto it = reporter.items_per_second.find(base + p.name);
+      if (it == reporter.items_per_second.end()) {
+        md += " - |";
+        continue;
+      }
+      md.append(" ").append(rate(it->second));
+      if (p.hwy_target != 0 && scalar != reporter.items_per_second.end() && scalar->second > 0) {
+        char ratio[32];
+        std::snprintf(ratio, sizeof ratio, " (%.1f×)", it->second / scalar->second);
+        md += ratio;
+      }
+      md += " |";
+    }
+    md += "\n";
+  }
+  md += "\nThe record checksum before `checksum_bytes`, MurmurHash3 (`murmur3_x64_128`), on the same "
+        "bytes in the same run:";
+  for (const auto& [size, bytes] : checksum_sizes) {
+    (void)bytes;
+    const auto it = reporter.items_per_second.find(std::string("scan/murmur/") + size);
+    const auto now = reporter.items_per_second.find(std::string("scan/checksum/") + size + "/" +
+                                                    all.back().name);
+    if (it == reporter.items_per_second.end()) continue;
+    md.append(" ").append(size).append(" ").append(rate(it->second));
+    if (now != reporter.items_per_second.end() && it->second > 0) {
+      char ratio[64];
+      std::snprintf(ratio, sizeof ratio, " (checksum_bytes on %s: %.1f× as fast)", all.back().name.c_str(),
+                    now->second / it->second);
+      md += ratio;
+    }
+    md += ";";
+  }
+  md.back() = '.';
+  return md + "\n\n";
 }
 
 }  // namespace
@@ -272,6 +356,15 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(("scan/verify/" + size + "/" + path.name).c_str(), verify, path, n)
           ->Unit(benchmark::kMicrosecond);
     }
+  }
+  for (const Path& path : all) {
+    for (const auto& [size, bytes] : checksum_sizes) {
+      benchmark::RegisterBenchmark((std::string("scan/checksum/") + size + "/" + path.name).c_str(), checksum, path,
+                                   bytes);
+    }
+  }
+  for (const auto& [size, bytes] : checksum_sizes) {
+    benchmark::RegisterBenchmark((std::string("scan/murmur/") + size).c_str(), murmur, bytes);
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

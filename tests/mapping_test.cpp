@@ -644,6 +644,37 @@ TEST_F(MappingTest, recovery_raises_a_fill_damaged_below_its_records) {
   expect_thread_goes_on(m);
 }
 
+// An exchange left open when the thread slot was damaged cannot finish any
+// more (its exchange slot is rebuilt): its published turn is aborted and
+// counted, the committed ones stay.
+TEST_F(MappingTest, recovery_aborts_the_open_exchange_of_a_rebuilt_thread) {
+  make_two_turn_log(path("log"));
+  MapResult m = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  {
+    TurnLog log;
+    ASSERT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::ok);
+    const BeginResult b = log.begin_exchange(id_from_string("t"), id_from_string("r5"), BeginPolicy::queue);
+    ASSERT_EQ(b.status, LogStatus::ok);
+    ASSERT_EQ(log.append(b.exchange, Role::user, "open", 4), LogStatus::ok);  // never committed
+  }
+  const std::size_t slot = thread_slot_offset(m, id_from_string("t"));
+  ASSERT_NE(slot, 0u);
+  store_word(m, slot + 24, 1);  // next_ticket 7 -> 1
+  RecoveryReport report;
+  ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
+  EXPECT_EQ(report.threads_rebuilt, 1u);
+  EXPECT_EQ(report.dropped_rebuilt, 1u);
+  EXPECT_EQ(report.written_unfinished, 0u);
+  EXPECT_EQ(report.records_kept, 10u);
+  TurnLog log;
+  ASSERT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::ok);
+  EXPECT_EQ(history(log, "t"), five_exchanges);
+  const BeginResult b = log.begin_exchange(id_from_string("t"), id_from_string("r6"), BeginPolicy::queue);
+  ASSERT_EQ(b.status, LogStatus::ok);
+  EXPECT_EQ(b.exchange.ticket, 7u);  // above the aborted exchange's ticket 6
+}
+
 TEST_F(MappingTest, recovery_of_an_undamaged_log_rebuilds_nothing) {
   make_two_turn_log(path("log"));
   MapResult m = open_file_mapping(path("log").c_str());

@@ -2144,28 +2144,33 @@ void recover_thread(LogEngine& e, u64 ti, RecoveryReport& out) {
 // neither where the records say otherwise.
 
 // Raises segment `index`'s fill to cover every record header in use and the
-// payload of every well-formed one (a fill damaged low would hide committed
-// records from readers and hand their bytes to new appends). Bound:
-// records_per_segment. True when it raised it.
+// payload of the last well-formed one (a fill damaged low would hide
+// committed records from readers and hand their bytes to new appends).
+// Reservations take record index and payload offset from one fetch_add, so
+// payloads lie in record order: the highest record in use ends the payload.
+// Bound: records_per_segment (a full segment: one record read). True when
+// it raised the fill.
 bool rebuild_tail(LogEngine& e, u64 index) {
   SegmentHeader& seg = e.segment(index);
   const u64 fill = seg.fill.load(mo_acquire);
   u64 records = fill >> fill_shift, bytes = fill & fill_bytes_mask;
+  u64 top = e.g.records_per_segment;  // 1 + the highest record header in use
+  while (top > 0 && rec_kind(e.record(index, top - 1).state.load(mo_acquire)) == rec_empty) top--;
   bool raised = false;
-  for (u64 j = 0; j < e.g.records_per_segment; j++) {
-    const u64 s = e.record(index, j).state.load(mo_acquire);
-    if (rec_kind(s) == rec_empty) continue;
-    if (j + 1 > records) {
-      records = j + 1;
-      raised = true;
-    }
-    if (!e.well_formed(index, j, s)) continue;  // its offset and length mean nothing
-    const u64 length = e.record(index, j).meta.load(mo_relaxed) & 0xFFFFFFFFu;
-    const u64 end = rec_payload_offset(s) + round_up(length, 8);
+  if (top > records) {
+    records = top;
+    raised = true;
+  }
+  for (u64 j = top; j > 0; j--) {  // the last well-formed record's payload end
+    const u64 s = e.record(index, j - 1).state.load(mo_acquire);
+    if (rec_kind(s) == rec_empty || !e.well_formed(index, j - 1, s)) continue;  // damaged: offset means nothing
+    const u64 length = e.record(index, j - 1).meta.load(mo_relaxed) & 0xFFFFFFFFu;
+    const u64 end = std::min<u64>(rec_payload_offset(s) + round_up(length, 8), e.g.payload_area);
     if (end > bytes) {
-      bytes = std::min<u64>(end, e.g.payload_area);
+      bytes = end;
       raised = true;
     }
+    break;
   }
   if (raised) seg.fill.store(static_cast<W>(records << fill_shift | bytes), mo_release);
   return raised;
@@ -2217,20 +2222,53 @@ bool tail_consistent(LogEngine& e, u64 ti) {
 // published records of unfinished exchanges aborted (their exchanges cannot
 // finish any more), and visible_through = next_ticket - 1. Bound: a few
 // passes over the records, each record looked up in the thread table.
-void rebuild_threads(LogEngine& e, RecoveryReport& out) {
-  // 1. Tickets the thread table does not know: raise next_ticket, mark.
-  for_each_live_record(e, [&](u64, u64, u64, const Id& thread, u64 ticket) {
-    u64 ti = 0;
-    bool full = false;
-    if (!e.find_thread(thread, true, ti, full)) return;  // table full: nothing to rebuild into
-    ThreadSlot& t = e.thread_at(ti);
-    if (t.next_ticket.load(mo_acquire) <= ticket) {
-      t.next_ticket.store(static_cast<W>(ticket + 1), mo_release);
-      t.visible_through.store(rebuilding, mo_release);
+// Thread lookups of a recovery pass: the last thread slot found for each of
+// 64 id hashes (records of one thread come in runs; a 1.5 KiB stack array).
+struct RecoveryThreads {
+  struct Entry {
+    Id id{};
+    u64 index = 0;
+    bool used = false;
+  } entries[64];
+  bool find(LogEngine& e, const Id& id, bool insert, u64& ti) {
+    Entry& entry = entries[id_mix64(id) & 63];
+    if (entry.used && entry.id == id) {
+      ti = entry.index;
+      return true;
     }
-  });
+    bool full = false;
+    if (!e.find_thread(id, insert, ti, full)) return false;
+    entry = Entry{id, ti, true};
+    return true;
+  }
+};
+
+// Step 1 for one record (thread, ticket): when its thread slot does not know
+// the ticket, raise next_ticket and mark the slot. False when the thread is
+// not in the table and `insert` is false.
+bool note_ticket(LogEngine& e, RecoveryThreads& threads, const Id& thread, u64 ticket, bool insert) {
+  u64 ti = 0;
+  if (!threads.find(e, thread, insert, ti)) return insert;  // inserting into a full table: nothing to rebuild into
+  ThreadSlot& t = e.thread_at(ti);
+  if (t.next_ticket.load(mo_acquire) <= ticket) {
+    t.next_ticket.store(static_cast<W>(ticket + 1), mo_release);
+    t.visible_through.store(rebuilding, mo_release);
+  }
+  return true;
+}
+
+// `missing`: the records pass met a record whose thread the table lacks.
+void rebuild_threads(LogEngine& e, RecoveryThreads& threads, bool missing, RecoveryReport& out) {
+  // 1. Threads the table lost (the records pass noted the tickets of the
+  // others): insert them again.
+  if (missing) {
+    for_each_live_record(e, [&](u64, u64, u64, const Id& thread, u64 ticket) {
+      (void)note_ticket(e, threads, thread, ticket, true);
+    });
+  }
   // 2. Every marked or inconsistent thread: its last W exchange slots start
   // aborted, with their tickets.
+  const u64 rebuilt_before = out.threads_rebuilt;
   for (u64 ti = 0; ti < e.g.thread_capacity; ti++) {  // bound: thread_capacity
     ThreadSlot& t = e.thread_at(ti);
     if (t.state.load(mo_acquire) != th_ready) continue;
@@ -2253,12 +2291,12 @@ void rebuild_threads(LogEngine& e, RecoveryReport& out) {
       x.state.store(ex_state(k, ph_aborted), mo_release);
     }
   }
+  if (out.threads_rebuilt == rebuilt_before) return;  // nothing contradicted the records
   // 3. The records of rebuilt threads: committed ones commit their
   // exchange slot; published ones of unfinished exchanges are aborted.
   for_each_live_record(e, [&](u64 i, u64 j, u64 s, const Id& thread, u64 ticket) {
     u64 ti = 0;
-    bool full = false;
-    if (!e.find_thread(thread, false, ti, full)) return;
+    if (!threads.find(e, thread, false, ti)) return;
     ThreadSlot& t = e.thread_at(ti);
     if (t.visible_through.load(mo_acquire) != rebuilding) return;
     const u64 n = t.next_ticket.load(mo_acquire);
@@ -2299,6 +2337,8 @@ LogStatus recover_log(void* region, std::size_t bytes, RecoveryReport* out) noex
   // Damaged::max damaged exchanges whole. Bound: a pass that leaves a record
   // for the next one has dropped Damaged::max records, so at most
   // records / Damaged::max + 1 passes.
+  RecoveryThreads threads;
+  bool missing = false;  // a record whose thread the table lacks (damage)
   for (bool first = true;; first = false) {
     Damaged damaged;
     bool left = false;
@@ -2309,6 +2349,16 @@ LogStatus recover_log(void* region, std::size_t bytes, RecoveryReport* out) noex
       const u64 records = e.record_count(seg);
       for (u64 j = 0; j < records; j++) {  // bound: records_per_segment
         if (recover_record(e, i, j, *out, damaged, first)) left = true;
+        if (!first) continue;
+        // The first pass also checks each record's ticket against its thread
+        // slot (no insert: a claim left by a dead begin is freed below).
+        const RecordHeader& r = e.record(i, j);
+        const u64 kind = rec_kind(r.state.load(mo_acquire));
+        if (kind != rec_committed && kind != rec_written) continue;
+        const Id thread{r.thread_hi.load(mo_relaxed), r.thread_lo.load(mo_relaxed)};
+        const u64 ticket = r.ticket.load(mo_relaxed);
+        if (id_is_zero(thread) || ticket == 0 || ticket > TurnLog::tickets_max) continue;
+        if (!note_ticket(e, threads, thread, ticket, false)) missing = true;
       }
     }
     drop_siblings(e, damaged, *out);
@@ -2322,7 +2372,7 @@ LogStatus recover_log(void* region, std::size_t bytes, RecoveryReport* out) noex
   }
   e.processes().clear();  // every process is gone: free their slots
   for (u64 i = 0; i < e.g.thread_capacity; i++) recover_thread(e, i, *out);  // bound: thread_capacity
-  rebuild_threads(e, *out);
+  rebuild_threads(e, threads, missing, *out);
   return LogStatus::ok;
 }
 
