@@ -44,3 +44,15 @@ TEST(id, every_tail_length_is_hashed) {
 }
 
 }  // namespace
+
+// id_slot places keys and threads in regions: the same slot on every target
+// (these values are the exact high half of id_mix64 x n, computed apart;
+// 32-bit targets take the path without a 128-bit integer).
+TEST(id, id_slot_is_the_high_half_of_the_product_on_every_target) {
+  constexpr std::uint64_t all = ~std::uint64_t{0};
+  EXPECT_EQ(weft::id_slot(weft::Id{1, 2}, 1000), 907u);
+  EXPECT_EQ(weft::id_slot(weft::Id{all, all}, (std::uint64_t{1} << 40) + 3), 161991752429u);
+  EXPECT_EQ(weft::id_slot(weft::Id{0x0123456789ABCDEFULL, 0xFEDCBA9876543210ULL}, 7), 5u);
+  EXPECT_EQ(weft::id_slot(weft::Id{5, 0}, all), 15450398106449630580u);
+  for (std::uint64_t n = 1; n < 300; n++) EXPECT_LT(weft::id_slot(weft::Id{n, n * 7}, n), n);
+}

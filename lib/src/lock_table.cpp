@@ -289,7 +289,7 @@ struct LockEngine {
     table.liveness_ = LockTable::Liveness{};
   }
 
-  u32 home_of(const Id& key) const { return static_cast<u32>(id_mix64(key) % capacity); }
+  u32 home_of(const Id& key) const { return static_cast<u32>(id_slot(key, capacity)); }
   // The slot `offset` places after `home` (offset < window <= capacity, so
   // one wrap at most: no division on the probe path).
   u32 at(u32 home, u32 offset) const {

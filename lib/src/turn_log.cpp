@@ -395,9 +395,9 @@ struct LogEngine {
   bool find_thread(const Id& id, bool insert, u64& index, bool& full) {
     full = false;
     bool reaped = false;
-    const u64 home = id_mix64(id) % g.thread_capacity;
+    const u64 home = id_slot(id, g.thread_capacity);
     for (u64 probe = 0; probe < g.thread_capacity; probe++) {
-      const u64 i = (home + probe) % g.thread_capacity;
+      const u64 i = home + probe < g.thread_capacity ? home + probe : home + probe - g.thread_capacity;
       ThreadSlot& t = thread_at(i);
       for (u32 spin = 0;; spin++) {
         W s = t.state.load(mo_acquire);
@@ -1143,6 +1143,7 @@ TurnWriter& TurnWriter::operator=(TurnWriter&& other) noexcept {
     reserved_ = other.reserved_;
     written_ = other.written_;
     process_ = other.process_;
+    thread_slot_ = other.thread_slot_;
     other.log_ = nullptr;
   }
   return *this;
@@ -1176,18 +1177,14 @@ LogStatus TurnWriter::finish() noexcept {
       r.state.compare_exchange_strong(s, rec_state(rec_written, rec_payload_offset(s)), mo_acq_rel);  // R1
   log_ = nullptr;
   LogStatus result = LogStatus::ok;
-  u64 ti = 0;
-  bool full = false;
-  if (!published) {  // the exchange ended while this turn was written (its decider aborted the record)
-    result = e.find_thread(exchange_.thread, false, ti, full) ? e.ended(ti, exchange_.ticket) : LogStatus::expired;
-  }
+  const u64 ti = thread_slot_;  // begin_turn found the thread there; thread slots never move
+  if (!published) result = e.ended(ti, exchange_.ticket);  // the exchange ended while this turn was written
   WEFT_RACE_POINT("turn_log.append.published");
   // The exchange may have finished while this turn was being written: a
   // commit that came first did not publish it, so drop it and say so. The
   // segment stays pinned until then: once unpinned, a finished exchange's
   // segment may be recycled and this record reused by another exchange's turn.
-  const bool found = published && e.find_thread(exchange_.thread, false, ti, full);
-  if (found) {
+  if (published) {
     const u64 xs = e.exchange_at(ti, exchange_.ticket).state.load(mo_acquire);
     if (ex_ticket(xs) != exchange_.ticket || ex_phase(xs) != ph_open) {
       W written = r.state.load(mo_acquire);
@@ -1198,7 +1195,7 @@ LogStatus TurnWriter::finish() noexcept {
     }
   }
   e.unpin_writer(seq);  // R5
-  if (result == LogStatus::ok && found) e.thread_at(ti).turns.fetch_add(1, mo_relaxed);
+  if (result == LogStatus::ok) e.thread_at(ti).turns.fetch_add(1, mo_relaxed);
   return result;
 }
 
@@ -1587,6 +1584,7 @@ LogStatus TurnLog::begin_turn(const ExchangeRef& exchange, Role role, std::size_
   writer->reserved_ = reserve_bytes;
   writer->written_ = 0;
   writer->process_ = static_cast<std::uint32_t>(e.proc);
+  writer->thread_slot_ = ti;
   return LogStatus::ok;
 }
 

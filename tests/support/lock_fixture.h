@@ -18,7 +18,7 @@ inline Id key(std::uint64_t n) { return Id{0x5E55'0000'0000'0000ULL + n, n * 0x9
 
 /// The home slot of `k` in a table of `capacity` slots (same formula as the table).
 inline std::uint32_t home_of(const Id& k, std::uint32_t capacity) {
-  return static_cast<std::uint32_t>(id_mix64(k) % capacity);
+  return static_cast<std::uint32_t>(id_slot(k, capacity));
 }
 
 /// The `nth` key (counting from 0) whose home slot is `home`.

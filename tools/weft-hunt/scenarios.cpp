@@ -362,7 +362,7 @@ void s4_b(sim::Run& run) {
   (void)w->table.create(config, run.clock());
   const Id session{0x7A5C, 1};
   Id neighbour{0x7A5C, 2};
-  for (std::uint64_t n = 2; id_mix64(neighbour) % 8 != id_mix64(session) % 8; n++) neighbour = Id{0x7A5C, n};
+  for (std::uint64_t n = 2; id_slot(neighbour, 8) != id_slot(session, 8); n++) neighbour = Id{0x7A5C, n};
   const AcquireResult first_neighbour = w->table.try_acquire(neighbour, 9, LockMode::exclusive, second);
   for (int t = 0; t < 2; t++) {
     run.thread("request", [w, session, t] {

@@ -130,8 +130,8 @@ void set_mode(Mode mode) noexcept;
 ///   for each stripe s (the last one zero-padded):
 ///     v = word j of s ^ (key[j] + s * 0x9FB21C651E98DF25)
 ///     acc[j] += lo32(v) * hi32(v) + word (j ^ 1) of s
-///   h = step(0x9E3779B97F4A7C15, n); h = step(h, acc[j]) for j = 0..3;
-///   h = step(h, 0xC2B2AE3D27D4EB4F); return h ^ (h >> 29)
+///   f = acc[0] ^ rotl(acc[1], 16) ^ rotl(acc[2], 32) ^ rotl(acc[3], 48)
+///   h = step(step(f, n), 0xC2B2AE3D27D4EB4F); return h ^ (h >> 29)
 ///
 /// with step() as in block_checksum and key[] the four constants of
 /// detail::bytes_key. Like block_checksum it guards against media and copy

@@ -281,6 +281,7 @@ class TurnWriter {
   std::size_t reserved_ = 0;
   std::size_t written_ = 0;
   std::uint32_t process_ = 0;  // the process slot whose pin this turn holds
+  std::uint64_t thread_slot_ = 0;  // the exchange's thread slot (thread slots never move)
 };
 
 /// Counters kept by the log (relaxed; approximate while threads run).

@@ -42,8 +42,9 @@ constexpr std::uint64_t checksum_block(const std::uint64_t* words, std::size_t b
 // each (words are little-endian). Stripe s, lane j, word x:
 //   v = x ^ (bytes_key[j] + s * bytes_key_step)
 //   acc[j] += lo32(v) * hi32(v) + (word j ^ 1 of the stripe)
-// The last, partial stripe is zero-padded. Then the lanes, the length and
-// the seed go through checksum_step (above) and the final shift. No lane
+// The last, partial stripe is zero-padded. Then the lanes are folded
+// (acc[0] ^ rotl(acc[1], 16) ^ rotl(acc[2], 32) ^ rotl(acc[3], 48)) and go
+// with the length through two checksum_step rounds and the final shift. No lane
 // depends on another inside the loop and the multiply is off the
 // accumulator's dependency chain (an add), so the scalar loop runs the four
 // lanes in parallel and a vector runs them in one register: 4 words a step.
@@ -95,8 +96,10 @@ inline std::uint64_t bytes_finish(std::uint64_t* acc, const unsigned char* tail,
     }
     bytes_stripe_step(acc, x, k);
   }
-  std::uint64_t h = checksum_step(checksum_seed, static_cast<std::uint64_t>(n));
-  for (int j = 0; j < 4; ++j) h = checksum_step(h, acc[j]);
+  // The lanes folded by rotations (a change in one or two lanes cannot
+  // cancel out but with probability near 2^-64), then two rounds.
+  const std::uint64_t folded = acc[0] ^ std::rotl(acc[1], 16) ^ std::rotl(acc[2], 32) ^ std::rotl(acc[3], 48);
+  std::uint64_t h = checksum_step(folded, static_cast<std::uint64_t>(n));
   h = checksum_step(h, checksum_round);
   return h ^ (h >> checksum_final_shift);
 }

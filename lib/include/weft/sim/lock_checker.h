@@ -97,10 +97,10 @@ inline std::vector<Id> session_keys(int n, std::uint64_t capacity, bool neighbou
   std::vector<Id> keys;
   for (std::uint64_t k = 1; static_cast<int>(keys.size()) < n; k++) {
     const Id key{0x5E55, k};
-    const std::uint64_t home = id_mix64(key) % capacity;
+    const std::uint64_t home = id_slot(key, capacity);
     bool fits = true;
     for (const Id& other : keys) {
-      const std::uint64_t h = id_mix64(other) % capacity;
+      const std::uint64_t h = id_slot(other, capacity);
       const std::uint64_t d = h > home ? h - home : home - h;
       fits = fits && (neighbours ? d == 0 : d >= 8 && d <= capacity - 8);
     }
