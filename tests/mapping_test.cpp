@@ -512,17 +512,23 @@ TEST_F(MappingTest, recovery_drops_every_damaged_exchange_whole_beyond_one_pass)
 // ---- recovery rebuilds what damage made disagree with the records --------------
 //
 // The tests find the words to damage the way a reader of the format would:
-// a thread slot is the first 64-byte line whose bytes 8..23 are the thread's
-// id (thread slots come before every record); the segments are the last
-// segment_count x segment_bytes bytes, a fill is the word after a segment's
-// state word, and a thread slot's next_ticket the word at byte 24.
+// a thread slot is a state word, the thread's id (16 bytes), next_ticket and
+// visible_through, each a state word (8 bytes, or 4 with 32-bit words); it
+// is the first 64-byte line holding the id there (thread slots come before
+// every record). The segments are the last segment_count x segment_bytes
+// bytes; a fill is the word after a segment's state word.
 
 constexpr std::size_t word_bytes = WEFT_WORD_BITS / 8;
+constexpr std::size_t next_ticket_at = word_bytes + 16;
+constexpr std::size_t visible_through_at = next_ticket_at + word_bytes;
 
 std::size_t thread_slot_offset(const MapResult& m, const Id& thread) {
   const auto* bytes = static_cast<const unsigned char*>(m.mapping.data());
   for (std::size_t at = 0; at + 64 <= m.mapping.size(); at += 64) {
-    if (std::memcmp(bytes + at + 8, &thread.hi, 8) == 0 && std::memcmp(bytes + at + 16, &thread.lo, 8) == 0) return at;
+    if (std::memcmp(bytes + at + word_bytes, &thread.hi, 8) == 0 &&
+        std::memcmp(bytes + at + word_bytes + 8, &thread.lo, 8) == 0) {
+      return at;
+    }
   }
   return 0;
 }
@@ -576,7 +582,7 @@ TEST_F(MappingTest, recovery_rebuilds_a_thread_whose_next_ticket_was_damaged_low
   ASSERT_EQ(m.status, MapStatus::ok);
   const std::size_t slot = thread_slot_offset(m, id_from_string("t"));
   ASSERT_NE(slot, 0u);
-  store_word(m, slot + 24, 2);  // next_ticket 6 -> 2: the next begins would reuse tickets 2..5
+  store_word(m, slot + next_ticket_at, 2);  // next_ticket 6 -> 2: the next begins would reuse tickets 2..5
   RecoveryReport report;
   ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
   EXPECT_EQ(report.threads_rebuilt, 1u);
@@ -609,7 +615,7 @@ TEST_F(MappingTest, recovery_rebuilds_a_tail_that_cannot_advance) {
   ASSERT_EQ(m.status, MapStatus::ok);
   const std::size_t slot = thread_slot_offset(m, id_from_string("t"));
   ASSERT_NE(slot, 0u);
-  store_word(m, slot + 32, 9);  // visible_through 5 -> 9, beyond next_ticket
+  store_word(m, slot + visible_through_at, 9);  // visible_through 5 -> 9, beyond next_ticket
   RecoveryReport report;
   ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
   EXPECT_EQ(report.threads_rebuilt, 1u);
@@ -660,7 +666,7 @@ TEST_F(MappingTest, recovery_aborts_the_open_exchange_of_a_rebuilt_thread) {
   }
   const std::size_t slot = thread_slot_offset(m, id_from_string("t"));
   ASSERT_NE(slot, 0u);
-  store_word(m, slot + 24, 1);  // next_ticket 7 -> 1
+  store_word(m, slot + next_ticket_at, 1);  // next_ticket 7 -> 1
   RecoveryReport report;
   ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
   EXPECT_EQ(report.threads_rebuilt, 1u);
