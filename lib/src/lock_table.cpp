@@ -210,7 +210,7 @@ struct LockEngine {
   u64 processes = 1;                            // process slots, counting slot 0
   u64 proc = 0;                                 // this handle's process slot
   const LockTable::Liveness* liveness = nullptr;  // how this handle judges others (joined only)
-  bool reaped = false;                          // a reap this call found nobody
+  detail::ReapPacing reaped;                    // how often this call asks whether a holder lives
   // Waits (spins or retries) on a slot another process is moving before
   // asking whether that process lives.
   static constexpr u32 reap_after = 64;

@@ -394,7 +394,7 @@ struct LogEngine {
   // at most attempts_max spins for a claimer to write its key.
   bool find_thread(const Id& id, bool insert, u64& index, bool& full) {
     full = false;
-    bool reaped = false;
+    detail::ReapPacing reaped;
     const u64 home = id_slot(id, g.thread_capacity);
     for (u64 probe = 0; probe < g.thread_capacity; probe++) {
       const u64 i = home + probe < g.thread_capacity ? home + probe : home + probe - g.thread_capacity;
@@ -583,8 +583,8 @@ struct LogEngine {
   }
 
   // ProcessTable::reap_for with this log's cleaning.
-  bool reap_for(u64 holder, bool& tried) {
-    return processes().reap_for(holder, tried, [this](u64 p) { clean_process(p); });
+  bool reap_for(u64 holder, detail::ReapPacing& pacing) {
+    return processes().reap_for(holder, pacing, [this](u64 p) { clean_process(p); });
   }
   u64 reap_dead() {
     return processes().reap_dead([this](u64 p) { clean_process(p); });
@@ -817,7 +817,7 @@ struct LogEngine {
     const u64 next = cur + 1;
     if (next > TurnLog::sequences_max) return false;  // sequences never wrap: log_full
     SegmentHeader& seg = segment(next);
-    bool reaped = false;  // a reap found nobody: a live holder is waited for or refused
+    detail::ReapPacing reaped;  // how often this call asks whether a holder lives
     for (u32 attempt = 0; attempt < TurnLog::attempts_max; attempt++) {
       if (header.current.load(mo_acquire) != cur) return true;  // someone opened it
       W w = seg.word.load(mo_acquire);
@@ -962,7 +962,7 @@ struct LogEngine {
   // When every slot is taken and one is a joined process's, reaps once and
   // looks again.
   bool pin(u64& slot, u64& from) {
-    bool reaped = false;
+    detail::ReapPacing reaped;
     for (int round = 0; round < 2; round++) {
       u64 holder = 0;
       for (u64 i = 0; i < g.readers; i++) {
@@ -1361,7 +1361,7 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
   ThreadSlot& t = e.thread_at(ti);
   const u64 now = clock_.now();
   out.exchange.thread = thread;
-  bool reaped = false;  // a reap found nobody (see reap_for)
+  detail::ReapPacing reaped;  // how often this call asks whether a holder lives (see reap_for)
   for (u32 attempt = 0; attempt < attempts_max; attempt++) {
     WEFT_RACE_POINT("turn_log.begin.start");
     e.advance(ti, now);

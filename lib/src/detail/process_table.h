@@ -77,6 +77,21 @@ struct alignas(64) ProcessSlot {
   weft::atomic<W> identity;  // kept_identity() of the holder's Liveness::identity (0: none)
 };
 
+/// How often one call (one operation, with its bounded waits) asks a
+/// Liveness probe: at its first wait on a holder, then, while probes find
+/// nobody dead, at waits 2, 4, 8, ... (a probe is a system call or more,
+/// so a live holder is asked O(log waits) times), and at the very next wait
+/// after a probe that reaped someone (another may have died meanwhile). A
+/// holder that dies after a probe found it alive (a reaper killed
+/// mid-reap, whose adoptee waits with it) is therefore still reaped
+/// within the call's bound, however long the bound.
+struct ReapPacing {
+  std::uint32_t waits = 0;  // reap_for / reap_again calls so far
+  std::uint32_t next = 1;   // the call that probes next
+  bool due() { return ++waits >= next; }
+  void probed(bool reaped_someone) { next = reaped_someone ? waits + 1 : waits * 2; }
+};
+
 /// The table of a region, seen by one handle: `self` is the handle's slot
 /// (0 before it joined), `liveness` how it judges others (null: it never
 /// reaps). Bounds: every loop runs over the `count` slots at most `count`
@@ -164,21 +179,18 @@ class ProcessTable {
 
   /// What a caller that waits on something `holder` holds does: reaps when
   /// `holder` is another joined slot, and tells whether a dead process was
-  /// reaped (look again). A call probes again only after a reap that found
-  /// someone (another process may have died meanwhile); one that found
-  /// nobody ends probing for the call (`tried`): a live holder is waited
-  /// for or refused.
+  /// reaped (look again). `pacing` spaces one call's probes (ReapPacing).
   template <class Clean>
-  bool reap_for(std::uint64_t holder, bool& tried, Clean&& clean) {
+  bool reap_for(std::uint64_t holder, ReapPacing& pacing, Clean&& clean) {
     if (!joined_slot(holder) || holder == self_) return false;
-    return reap_again(tried, clean);
+    return reap_again(pacing, clean);
   }
   /// The same without a known holder (a table found full).
   template <class Clean>
-  bool reap_again(bool& tried, Clean&& clean) {
-    if (tried || liveness_ == nullptr) return false;
+  bool reap_again(ReapPacing& pacing, Clean&& clean) {
+    if (liveness_ == nullptr || !pacing.due()) return false;
     const bool any = reap_dead(clean) != 0;
-    tried = !any;
+    pacing.probed(any);
     return any;
   }
 
