@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -211,9 +212,15 @@ TEST_F(TurnLogRegression, late_finish_helper_publishes_records_of_the_exchange_t
 // (T2) the dedup scan reads request_hi/lo after loading the slot's
 // state without re-validating it; if the slot is reclaimed in between by a
 // later ticket with the same request id, begin returns `duplicate` with the
-// OLD ticket, which belongs to another request.
+// OLD ticket, which belongs to another request. Windows of up to 16 read
+// a slot only where the request's fingerprint matches (the slot of another
+// request is skipped, never loaded), so the race is forced with a window of
+// 32, where every slot is read.
 TEST_F(TurnLogRegression, dedup_returns_the_wrong_ticket_when_the_slot_is_reused_during_the_scan) {
-  make_w2();
+  TurnLog::Config c;
+  c.segment_bytes = 4096; c.segment_count = 8; c.thread_capacity = 64;
+  c.exchanges_per_thread = 32; c.reader_slots = 16; c.exchange_timeout_ns = 1000;
+  make(c);
   const ExchangeRef x1 = begin("chat", "X");
   hooks::Latch loaded(1), reused(1);
   hooks::signal_at("turn_log.begin.dedup_loaded", &loaded, 1);
@@ -222,14 +229,56 @@ TEST_F(TurnLogRegression, dedup_returns_the_wrong_ticket_when_the_slot_is_reused
   std::thread t = actor(1, [&] { slow = log.begin_exchange(tid("chat"), tid("R"), BeginPolicy::queue); });
   ASSERT_TRUE(loaded.wait_for(10'000'000'000ULL));  // loaded slot 1 = (ticket 1, open)
   ASSERT_EQ(log.commit(x1), LogStatus::ok);
-  const ExchangeRef y = begin("chat", "Y");
-  ASSERT_EQ(log.commit(y), LogStatus::ok);
-  const ExchangeRef r = begin("chat", "R");  // ticket 3, slot 1
-  ASSERT_EQ(r.ticket, 3u);
+  for (int i = 2; i <= 32; i++) {
+    const ExchangeRef y = begin("chat", "Y" + std::to_string(i));
+    ASSERT_EQ(log.commit(y), LogStatus::ok);
+  }
+  const ExchangeRef r = begin("chat", "R");  // ticket 33, slot 1
+  ASSERT_EQ(r.ticket, 33u);
   reused.count_down();
   t.join();
   ASSERT_EQ(slow.status, LogStatus::duplicate);
-  EXPECT_EQ(slow.exchange.ticket, 3u) << "duplicate points at ticket of request X";
+  EXPECT_EQ(slow.exchange.ticket, 33u) << "duplicate points at ticket of request X";
+}
+
+// (T2) the dedup filter never hides a duplicate: with windows of 2, 8 and
+// 16 (filtered) and 32 (every slot read), a stream of begins drawn from a
+// small pool of request ids is a duplicate exactly when the same request
+// holds a ticket of the window (the W - 1 tickets before the next one),
+// and then names that ticket.
+TEST_F(TurnLogRegression, dedup_filter_finds_every_duplicate_in_the_window) {
+  for (const std::uint32_t w : {2u, 8u, 16u, 32u}) {
+    TurnLog::Config c;
+    c.segment_bytes = 64 * 1024; c.segment_count = 8; c.thread_capacity = 64;
+    c.exchanges_per_thread = w; c.reader_slots = 16; c.exchange_timeout_ns = 1'000'000'000;
+    c.retention = TurnLog::Retention::recycle_oldest;
+    log.~TurnLog();
+    new (&log) TurnLog();
+    make(c);
+    std::mt19937_64 rng(w);
+    std::vector<std::string> by_ticket(1);  // request of each ticket (index 0 unused)
+    for (int i = 0; i < 3000; i++) {
+      const std::string request = "q" + std::to_string(rng() % (2 * w + 3));
+      std::uint64_t expected = 0;
+      const std::uint64_t next = by_ticket.size();  // the ticket a new exchange would take
+      for (std::uint64_t k = next - 1; k >= 1 && k + w > next; k--) {  // the window: W - 1 tickets back
+        if (by_ticket[k] == request) {
+          expected = k;
+          break;
+        }
+      }
+      const BeginResult b = log.begin_exchange(tid("chat"), tid(request), BeginPolicy::queue);
+      if (expected != 0) {
+        ASSERT_EQ(b.status, LogStatus::duplicate) << "w " << w << " begin " << i << " " << request;
+        ASSERT_EQ(b.exchange.ticket, expected) << "w " << w << " begin " << i;
+        continue;
+      }
+      ASSERT_EQ(b.status, LogStatus::ok) << "w " << w << " begin " << i << " " << request;
+      ASSERT_EQ(b.exchange.ticket, by_ticket.size());
+      by_ticket.push_back(request);
+      ASSERT_EQ(log.commit(b.exchange), LogStatus::ok);
+    }
+  }
 }
 
 // open_next(cur) re-checks `current` at the top of each iteration,

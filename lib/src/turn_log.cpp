@@ -176,8 +176,35 @@ struct alignas(64) ThreadSlot {
   weft::atomic<W> commits;
   weft::atomic<W> aborts;
   weft::atomic<W> expiries;
+  // The dedup filter (W <= dedup_lanes): a 16-bit fingerprint of the
+  // request of the exchange in each exchange slot, written by the claim's
+  // winner before it publishes the exchange. begin_exchange reads the whole
+  // exchange slot only where the fingerprint matches (and at ticket
+  // next_ticket), not the W slots of the window.
+  weft::atomic<W> request_prints[256 / WEFT_WORD_BITS];
 };
 static_assert(sizeof(ThreadSlot) == 128, "a thread slot is two cache lines");
+constexpr u64 dedup_lanes = 16;                      // fingerprints a thread slot holds
+constexpr u64 lanes_per_word = WEFT_WORD_BITS / 16;  // fingerprints per state word
+static_assert(sizeof(ThreadSlot::request_prints) * 8 == dedup_lanes * 16, "16 fingerprints of 16 bits");
+
+// The fingerprint of a request id (16 bits).
+constexpr u64 request_print(const Id& request) {
+  return (request.hi ^ (request.lo * 0x9E3779B97F4A7C15ULL)) >> 48;
+}
+// Exchange slot k's fingerprint word and the lane's shift in it.
+inline weft::atomic<W>& print_word(ThreadSlot& t, u64 slot) { return t.request_prints[slot / lanes_per_word]; }
+constexpr int print_shift(u64 slot) { return static_cast<int>(16 * (slot % lanes_per_word)); }
+constexpr u64 print_of(W word, u64 slot) { return (static_cast<u64>(word) >> print_shift(slot)) & 0xFFFF; }
+// Stores slot `slot`'s fingerprint. Only the winner of a claim writes (the
+// ticket protocol orders the claims of one thread: the next one starts
+// after this one's exchange was published), so a load and a store do.
+inline void store_print(ThreadSlot& t, u64 slot, u64 print) {
+  weft::atomic<W>& word = print_word(t, slot);
+  const u64 old = word.load(mo_relaxed);
+  const u64 mask = u64{0xFFFF} << print_shift(slot);
+  word.store(static_cast<W>((old & ~mask) | (print << print_shift(slot))), mo_relaxed);
+}
 
 struct alignas(64) ExchangeSlot {
   weft::atomic<W> state;
@@ -1361,15 +1388,26 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
   ThreadSlot& t = e.thread_at(ti);
   const u64 now = clock_.now();
   out.exchange.thread = thread;
+  const bool filtered = e.g.window <= dedup_lanes;
+  const u64 print = request_print(request);
   detail::ReapPacing reaped;  // how often this call asks whether a holder lives (see reap_for)
   for (u32 attempt = 0; attempt < attempts_max; attempt++) {
     WEFT_RACE_POINT("turn_log.begin.start");
     e.advance(ti, now);
     const u64 n = t.next_ticket.load(mo_acquire);
-    // Dedup over the last W tickets, including ticket n if already claimed [T2].
+    // Dedup over the last W tickets, including ticket n if already claimed
+    // [T2]. With the filter only the slots whose fingerprint matches are
+    // read, and ticket n (the one claim that can be in progress: next_ticket
+    // moves past a ticket only once its exchange is published, after its
+    // fingerprint).
     bool wait = false;
     u64 claimer = 0;  // the process slot + 1 of a claim waited for
     for (u64 k = n; k + e.g.window > n && k >= 1; k--) {
+#if !(defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_CHECK_THEN_INSERT))
+      if (filtered && k != n && print_of(print_word(t, k & (e.g.window - 1)).load(mo_relaxed), k & (e.g.window - 1)) != print) {
+        continue;  // not this request (the load is ordered after next_ticket's acquire)
+      }
+#endif
       ExchangeSlot& x = e.exchange_at(ti, k);
       const u64 s = x.state.load(mo_acquire);
       if (ex_ticket(s) != k) continue;
@@ -1456,6 +1494,7 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
       continue;
     }
     WEFT_RACE_POINT("turn_log.begin.claimed");
+    if (filtered) store_print(t, n & (e.g.window - 1), print);  // before the exchange is published
     x.request_hi.store(request.hi, mo_relaxed);
     x.request_lo.store(request.lo, mo_relaxed);
     x.fence.store(static_cast<W>(fence), mo_relaxed);  // fence <= fence_max
@@ -2307,8 +2346,10 @@ void rebuild_threads(LogEngine& e, RecoveryThreads& threads, bool missing, Recov
     if (ticket >= n || ticket + e.g.window < n) return;  // outside the rebuilt window
     ExchangeSlot& x = e.exchange_at(ti, ticket);
     const RecordHeader& r = e.record(i, j);
-    x.request_hi.store(r.request_hi.load(mo_relaxed), mo_relaxed);
-    x.request_lo.store(r.request_lo.load(mo_relaxed), mo_relaxed);
+    const Id request{r.request_hi.load(mo_relaxed), r.request_lo.load(mo_relaxed)};
+    x.request_hi.store(request.hi, mo_relaxed);
+    x.request_lo.store(request.lo, mo_relaxed);
+    if (e.g.window <= dedup_lanes) store_print(t, ticket & (e.g.window - 1), request_print(request));
     x.state.store(ex_state(ticket, ph_committed), mo_release);
   });
   // 4. Their tails: every ticket below next_ticket has finished.
