@@ -29,7 +29,7 @@ import sys
 FUNCTIONS_OF_INTEREST = (
     "TurnLog::begin_exchange", "TurnLog::append", "TurnLog::begin_turn", "TurnWriter::write",
     "TurnWriter::finish", "TurnLog::commit", "LogEngine::advance", "LogEngine::open_next",
-    "murmur3_x64_128", "steady_clock::now", "LockTable::try_acquire", "LockTable::release",
+    "checksum_of", "steady_clock::now", "LockTable::try_acquire", "LockTable::release",
     "malloc", "free", "pthread_mutex_lock", "pthread_mutex_unlock", "__memcpy_avx_unaligned_erms",
 )
 

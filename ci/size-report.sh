@@ -62,14 +62,16 @@ int main() {
   }
   weft::TurnLog::Config one;
   one.segment_bytes = 256; one.segment_count = 2; one.thread_capacity = 1; one.exchanges_per_thread = 2; one.reader_slots = 1;
-  std::printf("\nHEADER %zu\n", weft::TurnLog::region_bytes(one) - 2 * 256 - 64 - 2 * 128 - 64);
+  std::printf("\nHEADER %zu\n", weft::TurnLog::region_bytes(one) - 2 * 256 - 128 - 2 * 128 - 64);
   std::printf("WORDS %u\n", weft::word_bits);
 }
 CPP
-g++ -std=c++20 -Ilib/include build/size-report/ram.cpp build/release/lib/libweft.a -o build/size-report/ram
+# The host builds use Highway (the TurnLog's record checksum is its kernel).
+hwy_libs=$(pkg-config --libs libhwy 2>/dev/null || echo -lhwy)
+g++ -std=c++20 -Ilib/include build/size-report/ram.cpp build/release/lib/libweft.a $hwy_libs -o build/size-report/ram
 ram=$(build/size-report/ram | grep -vE '^(HEADER|WORDS)')
 g++ -std=c++20 -DWEFT_WORD_BITS=32 -Ilib/include build/size-report/ram.cpp build/word32/lib/libweft.a \
-  -o build/size-report/ram32
+  $hwy_libs -o build/size-report/ram32
 [ "$(build/size-report/ram32 | grep '^WORDS' | awk '{print $2}')" = 32 ] || { echo "size-report: ram32 is not 32-bit"; exit 1; }
 ram32=$(build/size-report/ram32 | grep -vE '^(HEADER|WORDS)')
 header32=$(build/size-report/ram32 | grep '^HEADER' | awk '{print $2}')

@@ -311,7 +311,7 @@ inline std::uint64_t ChecksumBytes(const unsigned char* bytes, std::size_t n) {
 }
 #else
 template <class D>
-HWY_INLINE hn::Vec<D> BytesStep(D d, hn::Vec<D> acc, hn::Vec<D> x, hn::Vec<D> key) {
+HWY_INLINE hn::Vec<D> BytesStep(D, hn::Vec<D> acc, hn::Vec<D> x, hn::Vec<D> key) {
   const hn::Repartition<std::uint32_t, D> d32;
   const auto v = hn::Xor(x, key);
   const auto product = hn::MulEven(hn::BitCast(d32, v), hn::BitCast(d32, hn::ShiftRight<32>(v)));

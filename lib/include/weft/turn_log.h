@@ -22,6 +22,16 @@
 //   Record:        [ RecordHeader 64 B: state, thread id (2 words), ticket,
 //                    meta (index, role, flags, payload length), request id
 //                    (2 words), checksum ][ payload, padded to 8 bytes ]
+//   ThreadSlot (128 B): the thread's id, next_ticket, visible_through,
+//                  max_fence, trimmed_through; on its second line the
+//                  thread's statistics (turns, commits, aborts, expiries:
+//                  stats() sums them, so writers of different threads never
+//                  bump one line) and a 16-bit fingerprint of the request of
+//                  each of its exchange slots (W <= 16), so a begin reads
+//                  only the exchange slots whose request could be its own.
+//   The checksum is scan::checksum_bytes of the payload folded with the
+//   header fields (weft/scan.h); homes in the thread table are id_slot()
+//   (weft/id.h).
 //   A *position* is sequence << 24 | record index (sequence << 10 | index with
 //   32-bit words): it names a record for ever (a recycled segment gets a new
 //   sequence, so old positions fail), and positions grow with the log.
