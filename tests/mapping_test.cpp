@@ -691,6 +691,88 @@ TEST_F(MappingTest, recovery_of_an_undamaged_log_rebuilds_nothing) {
   expect_thread_goes_on(m);
 }
 
+// ---- recovery on open (open_log) ---------------------------------------------------
+
+TEST_F(MappingTest, open_log_recovers_a_log_nobody_has_open) {
+  make_two_turn_log(path("log"));
+  {
+    MapResult m = open_file_mapping(path("log").c_str());
+    ASSERT_EQ(m.status, MapStatus::ok);
+    const std::size_t slot = thread_slot_offset(m, id_from_string("t"));
+    ASSERT_NE(slot, 0u);
+    store_word(m, slot + next_ticket_at, 2);  // damage: recovery must rebuild it
+  }
+  TurnLog log;
+  OpenLogResult opened = open_log(path("log").c_str(), steady_clock(), &log);
+  ASSERT_EQ(opened.status, MapStatus::ok);
+  EXPECT_TRUE(opened.recovered);
+  EXPECT_EQ(opened.report.threads_rebuilt, 1u);
+  EXPECT_EQ(opened.report.records_kept, 10u);
+  EXPECT_EQ(history(log, "t"), five_exchanges);
+  const BeginResult b = log.begin_exchange(id_from_string("t"), id_from_string("r5"), BeginPolicy::queue);
+  ASSERT_EQ(b.status, LogStatus::ok);
+  EXPECT_EQ(b.exchange.ticket, 6u);
+}
+
+// A second opener while the first holds the log attaches as it finds it: no
+// recovery under a live user. Once both are gone the next opener recovers.
+TEST_F(MappingTest, open_log_does_not_recover_under_another_opener) {
+  make_two_turn_log(path("log"));
+  std::vector<std::string> expected = five_exchanges;
+  expected.push_back("stream");
+  {
+    TurnLog first;
+    OpenLogResult a = open_log(path("log").c_str(), steady_clock(), &first);
+    ASSERT_EQ(a.status, MapStatus::ok);
+    EXPECT_TRUE(a.recovered);
+    const BeginResult open = first.begin_exchange(id_from_string("t"), id_from_string("r5"), BeginPolicy::queue);
+    ASSERT_EQ(open.status, LogStatus::ok);
+    TurnWriter streaming;  // a turn being written: a recovery now would abort it
+    ASSERT_EQ(first.begin_turn(open.exchange, Role::user, 8, &streaming), LogStatus::ok);
+    ASSERT_EQ(streaming.write("strea", 5), LogStatus::ok);
+    {
+      TurnLog second;
+      OpenLogResult b = open_log(path("log").c_str(), steady_clock(), &second);
+      ASSERT_EQ(b.status, MapStatus::ok);
+      EXPECT_FALSE(b.recovered);
+      EXPECT_EQ(history(second, "t"), five_exchanges);
+    }
+    ASSERT_EQ(streaming.write("m", 1), LogStatus::ok);
+    ASSERT_EQ(streaming.finish(), LogStatus::ok);  // the second opener did not abort it
+    ASSERT_EQ(first.commit(open.exchange), LogStatus::ok);
+    EXPECT_EQ(history(first, "t"), expected);
+  }  // the last user is gone
+  TurnLog third;
+  OpenLogResult c = open_log(path("log").c_str(), steady_clock(), &third);
+  ASSERT_EQ(c.status, MapStatus::ok);
+  EXPECT_TRUE(c.recovered);
+  EXPECT_EQ(c.report.records_kept, 11u);
+  EXPECT_EQ(history(third, "t"), expected);
+}
+
+TEST_F(MappingTest, open_log_reports_what_it_cannot_open) {
+  TurnLog log;
+  EXPECT_EQ(open_log(path("none").c_str(), steady_clock(), &log).status, MapStatus::not_found);
+  EXPECT_EQ(open_log(nullptr, steady_clock(), &log).status, MapStatus::invalid_argument);
+  EXPECT_EQ(open_log(path("none").c_str(), steady_clock(), nullptr).status, MapStatus::invalid_argument);
+  MapOptions cow;
+  cow.copy_on_write = true;
+  make_log_file(path("log"), 1);
+  EXPECT_EQ(open_log(path("log").c_str(), steady_clock(), &log, cow).status, MapStatus::invalid_argument);
+  {  // a LockTable file is not a TurnLog
+    MapResult m = create_file_mapping(path("table").c_str(), LockTable::region_bytes(16));
+    ASSERT_EQ(m.status, MapStatus::ok);
+    LockTable table;
+    LockTable::Config config;
+    config.capacity = 16;
+    ASSERT_EQ(format_table(m.mapping, config, steady_clock(), &table), MapStatus::ok);
+  }
+  OpenLogResult wrong = open_log(path("table").c_str(), steady_clock(), &log);
+  EXPECT_EQ(wrong.status, MapStatus::wrong_kind);
+  EXPECT_FALSE(wrong.mapping.mapped());
+  EXPECT_FALSE(log.attached());
+}
+
 TEST_F(MappingTest, attach_refuses_inconsistent_geometry) {
   make_log_file(path("log"), 1);
   const std::uint64_t huge_segments = std::uint64_t{1} << 40;  // segment_count word
@@ -807,6 +889,57 @@ std::pair<pid_t, std::uint64_t> child_with_identity(Rest rest) {
   ::close(fds[0]);
   ::close(fds[1]);
   return {pid, identity};
+}
+
+// A process that opened the log with open_log and was killed inside an
+// append (a busy record, a writer pin) gives its lock back with its life:
+// the next opener recovers what it left.
+TEST(OpenLog, the_opener_after_a_killed_holder_recovers_what_it_left) {
+  char dir_template[] = "/tmp/weft-openlog-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string file = std::string(dir_template) + "/log";
+  {
+    TurnLog::Config c;
+    c.segment_bytes = 4096; c.segment_count = 4; c.thread_capacity = 16; c.exchanges_per_thread = 4;
+    c.reader_slots = 4;
+    MapResult m = create_file_mapping(file.c_str(), TurnLog::region_bytes(c));
+    ASSERT_EQ(m.status, MapStatus::ok);
+    TurnLog log;
+    ASSERT_EQ(format_log(m.mapping, c, steady_clock(), &log), MapStatus::ok);
+  }
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    TurnLog log;
+    OpenLogResult opened = open_log(file.c_str(), steady_clock(), &log);
+    if (opened.status != MapStatus::ok) std::_Exit(2);
+    const BeginResult b = log.begin_exchange(id_from_string("t"), id_from_string("r"), BeginPolicy::queue);
+    TurnWriter w;
+    if (b.status != LogStatus::ok || log.begin_turn(b.exchange, Role::user, 16, &w) != LogStatus::ok) std::_Exit(3);
+    const char ready = 1;
+    if (::write(fds[1], &ready, 1) != 1) std::_Exit(4);
+    for (;;) ::pause();  // killed inside the append
+  }
+  ASSERT_GT(pid, 0);
+  char ready = 0;
+  ASSERT_EQ(::read(fds[0], &ready, 1), 1);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  TurnLog log;
+  OpenLogResult opened = open_log(file.c_str(), steady_clock(), &log);
+  ASSERT_EQ(opened.status, MapStatus::ok);
+  EXPECT_TRUE(opened.recovered);
+  EXPECT_EQ(opened.report.dropped_torn, 1u);  // the busy record of the killed append
+  EXPECT_EQ(opened.report.writer_pins_cleared, 1u);
+  const BeginResult b = log.begin_exchange(id_from_string("t"), id_from_string("r2"), BeginPolicy::queue);
+  ASSERT_EQ(b.status, LogStatus::ok);
+  ASSERT_EQ(log.append(b.exchange, Role::user, "after", 5), LogStatus::ok);
+  ASSERT_EQ(log.commit(b.exchange), LogStatus::ok);
+  std::filesystem::remove_all(dir_template);  // unlinked; the mapping stays valid until it goes
 }
 
 TEST(PosixLiveness, a_running_process_is_alive_and_a_killed_one_dead_once_reaped_or_as_a_zombie) {

@@ -9,6 +9,7 @@
 #include "weft/mapping.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include <cstring>
 
 #include "detail/region.h"
+#include "weft/recovery.h"
 #include "weft/atomic.h"
 
 namespace weft {
@@ -36,6 +38,8 @@ struct MappingAccess {
     m.shared_ = shared;
     return m;
   }
+  // The mapping keeps `fd` (and the lock on it) until it is unmapped.
+  static void keep_lock(Mapping& m, int fd) noexcept { m.lock_fd_ = fd; }
 };
 
 namespace {
@@ -199,19 +203,22 @@ Mapping& Mapping::operator=(Mapping&& other) noexcept {
     base_ = other.base_;
     bytes_ = other.bytes_;
     shared_ = other.shared_;
+    lock_fd_ = other.lock_fd_;
     other.base_ = nullptr;
     other.bytes_ = 0;
     other.shared_ = false;
+    other.lock_fd_ = -1;
   }
   return *this;
 }
 
 void Mapping::unmap() noexcept {
-  if (base_ == nullptr) return;
-  (void)::munmap(base_, bytes_);  // fails only for a range that is not mapped
+  if (base_ != nullptr) (void)::munmap(base_, bytes_);  // fails only for a range that is not mapped
+  if (lock_fd_ >= 0) (void)::close(lock_fd_);            // gives up open_log()'s lock
   base_ = nullptr;
   bytes_ = 0;
   shared_ = false;
+  lock_fd_ = -1;
 }
 
 MapStatus Mapping::sync(std::size_t offset, std::size_t length) noexcept {
@@ -287,6 +294,108 @@ MapResult open_shm_mapping(const char* name, const MapOptions& options) noexcept
     return failure(s, error);
   }
   return map_descriptor(d.fd, bytes, !options.copy_on_write);
+}
+
+// ---- recovery on open -------------------------------------------------------------
+
+namespace {
+
+// flock() that retries when a signal interrupts it.
+int lock(int fd, int operation) noexcept {
+  int r;
+  do {
+    r = ::flock(fd, operation);
+  } while (r != 0 && errno == EINTR);
+  return r;
+}
+
+// open_log() on an opened descriptor of the file or object (taken over).
+OpenLogResult open_log_on(int fd, bool must_be_regular, Clock clock, TurnLog* log,
+                          const MapOptions& options) noexcept {
+  Descriptor d;
+  d.fd = fd;
+  OpenLogResult out;
+  const auto fail = [&out](MapStatus status, int error = 0) {
+    out.status = status;
+    out.system_error = error;
+    return static_cast<OpenLogResult&&>(out);
+  };
+  // Exclusive at once: nobody else holds the log through open_log.
+  const bool alone = lock(d.fd, LOCK_EX | LOCK_NB) == 0;
+  if (!alone && errno != EWOULDBLOCK) return fail(MapStatus::io_error, errno);
+  std::size_t bytes = 0;
+  int error = 0;
+  if (alone) {
+    // Sized and mapped under the exclusive lock: nobody re-creates it meanwhile.
+    if (const MapStatus s = bound_size(d.fd, must_be_regular, options, bytes, error); s != MapStatus::ok) {
+      return fail(s, error);
+    }
+    MapResult m = map_descriptor(d.fd, bytes, true);
+    if (m.status != MapStatus::ok) return fail(m.status, m.system_error);
+    const RegionInfo info = inspect_region(m.mapping.data(), m.mapping.size());
+    if (info.status != MapStatus::ok) return fail(info.status);
+    if (!info.is_turn_log) return fail(MapStatus::wrong_kind);
+    switch (recover_log(m.mapping.data(), m.mapping.size(), &out.report)) {
+      case LogStatus::ok: break;
+      case LogStatus::region_too_small: return fail(MapStatus::truncated);
+      case LogStatus::word_size_mismatch: return fail(MapStatus::word_size_mismatch);
+      default: return fail(MapStatus::bad_geometry);
+    }
+    out.recovered = true;
+    // Exclusive to shared. Not atomic: another opener may take the exclusive
+    // lock in between and recover again; this one then waits here until it
+    // is done, and uses the log only after.
+    if (lock(d.fd, LOCK_SH) != 0) return fail(MapStatus::io_error, errno);
+    out.mapping = static_cast<Mapping&&>(m.mapping);
+  } else {
+    if (lock(d.fd, LOCK_SH) != 0) return fail(MapStatus::io_error, errno);  // waits out a recovery
+    if (const MapStatus s = bound_size(d.fd, must_be_regular, options, bytes, error); s != MapStatus::ok) {
+      return fail(s, error);
+    }
+    MapResult m = map_descriptor(d.fd, bytes, true);
+    if (m.status != MapStatus::ok) return fail(m.status, m.system_error);
+    out.mapping = static_cast<Mapping&&>(m.mapping);
+  }
+  if (const MapStatus s = attach_log(out.mapping, clock, log); s != MapStatus::ok) {
+    out.mapping.unmap();
+    return fail(s);
+  }
+  MappingAccess::keep_lock(out.mapping, d.fd);
+  d.fd = -1;  // the mapping closes it
+  out.status = MapStatus::ok;
+  return out;
+}
+
+}  // namespace
+
+OpenLogResult open_log(const char* path, Clock clock, TurnLog* log, const MapOptions& options) noexcept {
+  OpenLogResult out;
+  if (path == nullptr || path[0] == '\0' || log == nullptr || !clock.valid() || options.copy_on_write) {
+    out.status = MapStatus::invalid_argument;
+    return out;
+  }
+  const int fd = ::open(path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    out.status = status_of_errno(errno);
+    out.system_error = errno;
+    return out;
+  }
+  return open_log_on(fd, true, clock, log, options);
+}
+
+OpenLogResult open_shm_log(const char* name, Clock clock, TurnLog* log, const MapOptions& options) noexcept {
+  OpenLogResult out;
+  if (!shm_name_valid(name) || log == nullptr || !clock.valid() || options.copy_on_write) {
+    out.status = MapStatus::invalid_argument;
+    return out;
+  }
+  const int fd = ::shm_open(name, O_RDWR, 0);
+  if (fd < 0) {
+    out.status = status_of_errno(errno);
+    out.system_error = errno;
+    return out;
+  }
+  return open_log_on(fd, false, clock, log, options);
 }
 
 MapStatus unlink_shm(const char* name) noexcept {

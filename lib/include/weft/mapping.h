@@ -55,6 +55,7 @@
 #include <cstdint>
 
 #include "weft/lock_table.h"
+#include "weft/recovery.h"
 #include "weft/turn_log.h"
 
 namespace weft {
@@ -146,7 +147,8 @@ class Mapping {
   MapStatus sync(std::size_t offset, std::size_t length) noexcept;
   /// sync() of the whole mapping.
   MapStatus sync() noexcept { return sync(0, bytes_); }
-  /// Unmaps now (idempotent). Structures attached to it must not be used after.
+  /// Unmaps now (idempotent), and gives up the lock open_log() took.
+  /// Structures attached to it must not be used after.
   void unmap() noexcept;
 
  private:
@@ -154,6 +156,7 @@ class Mapping {
   unsigned char* base_ = nullptr;
   std::size_t bytes_ = 0;
   bool shared_ = false;
+  int lock_fd_ = -1;  // open_log(): the descriptor holding the shared lock (closed by unmap)
 };
 
 /// What the create_* and open_* functions return.
@@ -232,6 +235,41 @@ struct SyncResult {
 /// `log` is not attached to a region inside `mapping`, or the mapping is a
 /// copy-on-write view (nothing of it reaches the file).
 SyncResult sync_log(Mapping& mapping, const TurnLog& log) noexcept;
+
+/// What open_log() and open_shm_log() did.
+struct [[nodiscard]] OpenLogResult {
+  MapStatus status = MapStatus::not_mapped;  ///< ok, or why the log was not opened
+  int system_error = 0;  ///< the errno of the failing system call (0 if none failed)
+  /// ok: the mapping `log` is attached to. It holds a shared lock on the
+  /// file or object until it is unmapped or destroyed: keep it while the
+  /// log is used.
+  Mapping mapping;
+  /// True when no other process had the log open through open_log, so
+  /// recover_log() ran before attaching (`report` says what it found).
+  bool recovered = false;
+  RecoveryReport report{};  ///< recovered: what recover_log() found and did
+};
+
+/// Opens the TurnLog file `path` for this process (shared, read-write) and
+/// attaches `log`, recovering it first when nobody else uses it: recovery on
+/// open. It takes an advisory lock on the file (flock): exclusive if it can
+/// be had at once, which means no other process holds the log through
+/// open_log, so it runs recover_log() (weft/recovery.h: what dead processes
+/// left is repaired, what damage left is dropped or rebuilt) and then turns
+/// the lock into a shared one; otherwise it waits for a shared lock (while
+/// another opener recovers) and attaches as it finds the log. The shared
+/// lock lasts as long as the returned mapping, and the kernel drops it
+/// when the process dies, so after a crash the next opener recovers.
+/// Every process using the file must open it this way for the exclusion to
+/// hold (open_file_mapping() takes no lock). Statuses: those of
+/// open_file_mapping() and attach_log(), io_error when the lock cannot be
+/// taken, and bad_geometry when recovery refuses the region.
+OpenLogResult open_log(const char* path, Clock clock, TurnLog* log,
+                       const MapOptions& options = MapOptions{}) noexcept;
+
+/// open_log() for the POSIX shared-memory object `name` ("/name").
+OpenLogResult open_shm_log(const char* name, Clock clock, TurnLog* log,
+                           const MapOptions& options = MapOptions{}) noexcept;
 
 /// This process's Liveness for TurnLog::join() on POSIX systems. The
 /// identity is the pid and, on Linux, the low 32 bits of the process's start
