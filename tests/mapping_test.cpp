@@ -681,6 +681,60 @@ TEST_F(MappingTest, recovery_aborts_the_open_exchange_of_a_rebuilt_thread) {
   EXPECT_EQ(b.exchange.ticket, 7u);  // above the aborted exchange's ticket 6
 }
 
+// A zeroed segment (header and records): recovery counts it missing and
+// keeps every record of the other segments; the log goes on.
+TEST_F(MappingTest, recovery_counts_a_zeroed_segment_and_keeps_the_others) {
+  {
+    MapResult m = create_file_mapping(path("log").c_str(), TurnLog::region_bytes(small_config()));
+    ASSERT_EQ(m.status, MapStatus::ok);
+    TurnLog log;
+    ASSERT_EQ(format_log(m.mapping, small_config(), steady_clock(), &log), MapStatus::ok);
+    for (int i = 0; i < 20; i++) {  // 40 records: three of the four 15-record segments
+      const BeginResult b = log.begin_exchange(id_from_string("t"), id_from_string("r" + std::to_string(i)),
+                                               BeginPolicy::queue);
+      ASSERT_EQ(b.status, LogStatus::ok);
+      ASSERT_EQ(log.append(b.exchange, Role::user, "q", 1), LogStatus::ok);
+      ASSERT_EQ(log.append(b.exchange, Role::assistant, "a", 1), LogStatus::ok);
+      ASSERT_EQ(log.commit(b.exchange), LogStatus::ok);
+    }
+  }
+  MapResult m = open_file_mapping(path("log").c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  LogLayout layout;
+  ASSERT_EQ(inspect_log(m.mapping.data(), m.mapping.size(), &layout), LogStatus::ok);
+  ASSERT_GE(layout.current, 3u);
+  const std::size_t segments_at = layout.region_bytes - layout.config.segment_count * layout.config.segment_bytes;
+  std::uint64_t total = 0, zeroed = 0;
+  std::uint32_t victim = layout.config.segment_count;
+  for (std::uint32_t i = 0; i < layout.config.segment_count; i++) {
+    SegmentReport seg;
+    ASSERT_EQ(inspect_segment(m.mapping.data(), m.mapping.size(), i, &seg), LogStatus::ok);
+    total += seg.committed;
+    if (seg.sequence == 2) {
+      victim = i;
+      zeroed = seg.committed;
+    }
+  }
+  ASSERT_LT(victim, layout.config.segment_count);
+  ASSERT_GT(zeroed, 0u);
+  std::memset(static_cast<unsigned char*>(m.mapping.data()) + segments_at + victim * layout.config.segment_bytes, 0,
+              layout.config.segment_bytes);
+  RecoveryReport report;
+  ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
+  EXPECT_EQ(report.segments_missing, 1u);
+  EXPECT_EQ(report.records_kept, total - zeroed);
+  EXPECT_EQ(report.dropped_checksum + report.dropped_malformed, 0u);
+  TurnLog log;
+  ASSERT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::ok);
+  EXPECT_LE(history(log, "t").size(), total - zeroed);
+  const BeginResult b = log.begin_exchange(id_from_string("t"), id_from_string("r20"), BeginPolicy::queue);
+  ASSERT_EQ(b.status, LogStatus::ok);
+  EXPECT_EQ(b.exchange.ticket, 21u);
+  ASSERT_EQ(log.append(b.exchange, Role::user, "new", 3), LogStatus::ok);
+  ASSERT_EQ(log.commit(b.exchange), LogStatus::ok);
+  EXPECT_EQ(history(log, "t").back(), "new");
+}
+
 TEST_F(MappingTest, recovery_of_an_undamaged_log_rebuilds_nothing) {
   make_two_turn_log(path("log"));
   MapResult m = open_file_mapping(path("log").c_str());

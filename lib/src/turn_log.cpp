@@ -2372,6 +2372,15 @@ LogStatus recover_log(void* region, std::size_t bytes, RecoveryReport* out) noex
   for (u64 i = 0; i < e.g.segment_count; i++) {  // bound: segment_count
     if (seg_state(e.segment(i).word.load(mo_acquire)) == seg_ready && rebuild_tail(e, i)) out->tails_rebuilt++;
   }
+  {  // Every sequence from the head to the current one is a ready segment, unless damage lost it.
+    const u64 head = std::max<u64>(e.header.head.load(mo_acquire), 1);
+    const u64 cur = e.header.current.load(mo_acquire);
+    if (cur >= head && cur - head < e.g.segment_count) {
+      for (u64 seq = head; seq <= cur; seq++) {  // bound: segment_count
+        if (e.segment(seq).word.load(mo_acquire) != seg_word(seq, seg_ready)) out->segments_missing++;
+      }
+    }
+  }
   // Passes over the records: the first tallies them; each pass drops up to
   // Damaged::max damaged exchanges whole. Bound: a pass that leaves a record
   // for the next one has dropped Damaged::max records, so at most

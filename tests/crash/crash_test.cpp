@@ -393,7 +393,8 @@ class Parent {
     totals.recovery_dropped_torn += report.dropped_torn;
     totals.recovery_rebuilt += report.tails_rebuilt + report.threads_rebuilt;
     const std::uint64_t wrong = report.dropped_checksum + report.dropped_malformed + report.dropped_with_exchange +
-                                report.tails_rebuilt + report.threads_rebuilt + report.dropped_rebuilt;
+                                report.tails_rebuilt + report.threads_rebuilt + report.dropped_rebuilt +
+                                report.segments_missing;
     if (wrong != 0) {
       std::fprintf(stderr,
                    "VIOLATION recover: after crashes alone it dropped %llu checksum, %llu malformed, %llu with "

@@ -482,10 +482,10 @@ int recover(const std::string& path) {
              r.written_unfinished, r.writer_pins_cleared, r.reader_pins_cleared, r.segments_repaired,
              r.threads_repaired, r.exchanges_repaired);
   fmt::print("recover: rebuilt from the records: {} segment fills, {} thread slots ({} records of their unfinished "
-             "exchanges aborted)\n",
-             r.tails_rebuilt, r.threads_rebuilt, r.dropped_rebuilt);
+             "exchanges aborted); {} segments of the ring missing (their records are gone)\n",
+             r.tails_rebuilt, r.threads_rebuilt, r.dropped_rebuilt, r.segments_missing);
   const std::uint64_t damage = r.dropped_checksum + r.dropped_malformed + r.dropped_torn + r.dropped_with_exchange +
-                               r.dropped_rebuilt + r.tails_rebuilt + r.threads_rebuilt;
+                               r.dropped_rebuilt + r.tails_rebuilt + r.threads_rebuilt + r.segments_missing;
   return damage == 0 ? exit_ok : exit_violation;
 }
 

@@ -63,6 +63,11 @@ struct RecoveryReport {
   std::uint64_t segments_repaired = 0;    ///< segments left preparing or recycling
   std::uint64_t threads_repaired = 0;     ///< thread slots left claiming
   std::uint64_t exchanges_repaired = 0;   ///< exchange slots left claiming (aborted)
+  /// sequences between the ring's head and its current segment whose
+  /// segment is not there (its header damaged or zeroed): their records are
+  /// gone, and an exchange with turns on both sides of such a segment keeps
+  /// the turns outside it (nothing records how many turns an old exchange had)
+  std::uint64_t segments_missing = 0;
   std::uint64_t tails_rebuilt = 0;        ///< segments whose fill was raised to cover their records
   std::uint64_t threads_rebuilt = 0;      ///< thread slots rebuilt from their records (see above)
   /// published records of unfinished exchanges of a rebuilt thread (aborted:
