@@ -111,7 +111,17 @@ def locked_addresses(obj):
 def base_name_is(name, key):
     """True when function `name` (demangled, maybe with arguments and a
     symbol version) is `key` or ends with `::key`."""
-    base = name.split("(")[0].split("@")[0].strip()
+    base = name.split("@")[0].strip()
+    if base.endswith(" const"):
+        base = base[: -len(" const")]
+    if base.endswith(")"):  # drop the parameter list (names may hold "(anonymous namespace)")
+        depth = 0
+        for i in range(len(base) - 1, -1, -1):
+            depth += base[i] == ")"
+            depth -= base[i] == "("
+            if depth == 0:
+                base = base[:i]
+                break
     return base == key or base.endswith("::" + key)
 
 
