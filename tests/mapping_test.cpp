@@ -804,6 +804,31 @@ TEST_F(MappingTest, open_log_does_not_recover_under_another_opener) {
   EXPECT_EQ(history(third, "t"), expected);
 }
 
+// `weft recover` (recover_log_file) refuses a log an open_log() user holds
+// and leaves it alone; once nobody holds it, it recovers.
+TEST_F(MappingTest, recover_log_file_refuses_a_log_in_use_and_recovers_it_after) {
+  make_two_turn_log(path("log"));
+  {
+    TurnLog log;
+    OpenLogResult held = open_log(path("log").c_str(), steady_clock(), &log);
+    ASSERT_EQ(held.status, MapStatus::ok);
+    const BeginResult b = log.begin_exchange(id_from_string("t"), id_from_string("r5"), BeginPolicy::queue);
+    ASSERT_EQ(b.status, LogStatus::ok);
+    TurnWriter streaming;
+    ASSERT_EQ(log.begin_turn(b.exchange, Role::user, 8, &streaming), LogStatus::ok);
+    const RecoverFileResult refused = recover_log_file(path("log").c_str());
+    EXPECT_EQ(refused.status, MapStatus::in_use);
+    ASSERT_EQ(streaming.write("s", 1), LogStatus::ok);
+    EXPECT_EQ(streaming.finish(), LogStatus::ok);  // not aborted under it
+    ASSERT_EQ(log.commit(b.exchange), LogStatus::ok);
+  }
+  const RecoverFileResult done = recover_log_file(path("log").c_str());
+  ASSERT_EQ(done.status, MapStatus::ok);
+  EXPECT_EQ(done.report.records_kept, 11u);
+  EXPECT_EQ(recover_log_file(path("none").c_str()).status, MapStatus::not_found);
+  EXPECT_EQ(recover_log_file(nullptr).status, MapStatus::invalid_argument);
+}
+
 TEST_F(MappingTest, open_log_reports_what_it_cannot_open) {
   TurnLog log;
   EXPECT_EQ(open_log(path("none").c_str(), steady_clock(), &log).status, MapStatus::not_found);
@@ -912,7 +937,7 @@ TEST_F(MappingTest, shared_memory_names_are_checked) {
 }
 
 TEST_F(MappingTest, every_status_has_a_name) {
-  for (int s = 0; s <= static_cast<int>(MapStatus::word_size_mismatch); s++) {
+  for (int s = 0; s <= static_cast<int>(MapStatus::in_use); s++) {
     EXPECT_STRNE(to_string(static_cast<MapStatus>(s)), "unknown") << s;
   }
 }

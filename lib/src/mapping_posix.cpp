@@ -188,6 +188,7 @@ const char* to_string(MapStatus status) noexcept {
     case MapStatus::bad_version: return "bad_version";
     case MapStatus::bad_geometry: return "bad_geometry";
     case MapStatus::word_size_mismatch: return "word_size_mismatch";
+    case MapStatus::in_use: return "in_use";
     case MapStatus::truncated: return "truncated";
   }
   return "unknown";
@@ -396,6 +397,39 @@ OpenLogResult open_shm_log(const char* name, Clock clock, TurnLog* log, const Ma
     return out;
   }
   return open_log_on(fd, false, clock, log, options);
+}
+
+RecoverFileResult recover_log_file(const char* path) noexcept {
+  RecoverFileResult out;
+  const auto fail = [&out](MapStatus status, int error = 0) {
+    out.status = status;
+    out.system_error = error;
+    return out;
+  };
+  if (path == nullptr || path[0] == '\0') return fail(MapStatus::invalid_argument);
+  Descriptor d;
+  d.fd = ::open(path, O_RDWR | O_CLOEXEC);
+  if (d.fd < 0) return fail(status_of_errno(errno), errno);
+  if (lock(d.fd, LOCK_EX | LOCK_NB) != 0) {
+    return errno == EWOULDBLOCK ? fail(MapStatus::in_use) : fail(MapStatus::io_error, errno);
+  }
+  std::size_t bytes = 0;
+  int error = 0;
+  if (const MapStatus st = bound_size(d.fd, true, MapOptions{}, bytes, error); st != MapStatus::ok) return fail(st, error);
+  MapResult m = map_descriptor(d.fd, bytes, true);
+  if (m.status != MapStatus::ok) return fail(m.status, m.system_error);
+  const RegionInfo info = inspect_region(m.mapping.data(), m.mapping.size());
+  if (info.status != MapStatus::ok) return fail(info.status);
+  if (!info.is_turn_log) return fail(MapStatus::wrong_kind);
+  switch (recover_log(m.mapping.data(), m.mapping.size(), &out.report)) {
+    case LogStatus::ok: break;
+    case LogStatus::region_too_small: return fail(MapStatus::truncated);
+    case LogStatus::word_size_mismatch: return fail(MapStatus::word_size_mismatch);
+    default: return fail(MapStatus::bad_geometry);
+  }
+  if (const MapStatus st = m.mapping.sync(); st != MapStatus::ok) return fail(MapStatus::io_error, errno);
+  out.status = MapStatus::ok;
+  return out;  // the lock goes with the descriptor
 }
 
 MapStatus unlink_shm(const char* name) noexcept {

@@ -88,7 +88,8 @@ EXIT STATUS
      or rebuilt what damage left;
      dump was given a thread the log does not know
   2  the file cannot be read as a TurnLog (missing, too small, no magic,
-     wrong version, damaged header, truncated), or bad usage
+     wrong version, damaged header, truncated), or bad usage; recover:
+     a process holds the log through open_log()
 
 EXAMPLES
   weft inspect /var/lib/chat/turns.weftlog
@@ -450,27 +451,20 @@ int verify(const std::string& path, bool quiet) {
 // ---- recover ----------------------------------------------------------------------
 
 int recover(const std::string& path) {
-  weft::MapResult m = weft::open_file_mapping(path.c_str());
-  if (m.status != weft::MapStatus::ok) {
+  const weft::RecoverFileResult result = weft::recover_log_file(path.c_str());
+  if (result.status == weft::MapStatus::in_use) {
+    fmt::print(stderr,
+               "weft: {}: in use: a process holds it through open_log(); recover only a log nobody has open "
+               "(open_log() itself recovers when it is the first to open it)\n",
+               path);
+    return exit_unreadable;
+  }
+  if (result.status != weft::MapStatus::ok) {
     OpenLog o;  // the same messages as the other commands
-    (void)open_log(path, o);
+    if (open_log(path, o)) fmt::print(stderr, "weft: {}: recovery failed: {}\n", path, weft::to_string(result.status));
     return exit_unreadable;
   }
-  weft::TurnLog check;
-  if (weft::attach_log(m.mapping, weft::steady_clock(), &check) != weft::MapStatus::ok) {
-    OpenLog o;
-    (void)open_log(path, o);
-    return exit_unreadable;
-  }
-  weft::RecoveryReport r;
-  if (const weft::LogStatus st = weft::recover_log(m.mapping.data(), m.mapping.size(), &r); st != weft::LogStatus::ok) {
-    fmt::print(stderr, "weft: {}: recovery failed: {}\n", path, weft::to_string(st));
-    return exit_unreadable;
-  }
-  if (m.mapping.sync() != weft::MapStatus::ok) {
-    fmt::print(stderr, "weft: {}: recovered, but msync failed\n", path);
-    return exit_unreadable;
-  }
+  const weft::RecoveryReport& r = result.report;
   fmt::print("recover: {} segments, {} records scanned; kept {} committed records\n", r.segments_scanned,
              r.records_scanned, r.records_kept);
   fmt::print("recover: dropped {} records: {} checksum, {} malformed, {} torn (busy, writer died), {} with their "

@@ -84,6 +84,7 @@ enum class [[nodiscard]] MapStatus : std::uint8_t {
   truncated,           ///< attach: the header describes more bytes than the mapping has
   word_size_mismatch,  ///< attach: made by a build with the other word size (WEFT_WORD_BITS
                        ///< 32 vs 64; docs/EMBEDDED.md)
+  in_use,              ///< recover_log_file: a process holds the log through open_log()
 };
 
 /// A short lowercase name of a status ("truncated"), for messages.
@@ -270,6 +271,21 @@ OpenLogResult open_log(const char* path, Clock clock, TurnLog* log,
 /// open_log() for the POSIX shared-memory object `name` ("/name").
 OpenLogResult open_shm_log(const char* name, Clock clock, TurnLog* log,
                            const MapOptions& options = MapOptions{}) noexcept;
+
+/// What recover_log_file() did.
+struct [[nodiscard]] RecoverFileResult {
+  MapStatus status = MapStatus::not_mapped;  ///< ok, or why nothing was recovered
+  int system_error = 0;  ///< the errno of the failing system call (0 if none failed)
+  RecoveryReport report{};  ///< ok: what recover_log() found and did
+};
+
+/// recover_log() on the TurnLog file `path`, as `weft recover` runs it: only
+/// when no process holds the log through open_log() (it takes the exclusive
+/// lock without waiting: in_use otherwise, and the file is left alone), then
+/// the file is written back (msync). Statuses: those of open_file_mapping()
+/// and attach_log(), in_use, io_error (the lock or the write-back failed),
+/// bad_geometry when recovery refuses the region.
+RecoverFileResult recover_log_file(const char* path) noexcept;
 
 /// This process's Liveness for TurnLog::join() on POSIX systems. The
 /// identity is the pid and, on Linux, the low 32 bits of the process's start
