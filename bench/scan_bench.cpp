@@ -263,33 +263,10 @@ std::string markdown(const RatioReporter& reporter, const std::vector<Path>& all
     rule += "---|";
   }
   md += "\n" + rule + "\n";
-  for (const char* kernel : {"filter", "watermark", "verify"}) {
-    for (const char* size : {"1M", "16K"}) {
-      md.append("| ").append(kernel).append(" | ").append(size).append(" |");
-      std::string base = "scan/";
-      base.append(kernel).append("/").append(size).append("/");
-      const auto scalar = reporter.items_per_second.find(base + "scalar");
-      for (const Path& p : all) {
-        const auto it = reporter.items_per_second.find(base + p.name);
-        if (it == reporter.items_per_second.end()) {
-          md += " - |";
-          continue;
-        }
-        md.append(" ").append(rate(it->second));
-        if (p.hwy_target != 0 && scalar != reporter.items_per_second.end() && scalar->second > 0) {
-          char ratio[32];
-          std::snprintf(ratio, sizeof ratio, " (%.1f×)", it->second / scalar->second);
-          md += ratio;
-        }
-        md += " |";
-      }
-      md += "\n";
-    }
-  }
-  for (const auto& [size, bytes] : checksum_sizes) {
-    (void)bytes;
-    md.append("| checksum | ").append(size).append(" |");
-    const std::string base = std::string("scan/checksum/") + size + "/";
+  // One row: the kernel at one size on every path, with the ratio to the scalar twin.
+  const auto row = [&](const std::string& kernel, const std::string& size) {
+    md.append("| ").append(kernel).append(" | ").append(size).append(" |");
+    const std::string base = "scan/" + kernel + "/" + size + "/";
     const auto scalar = reporter.items_per_second.find(base + "scalar");
     for (const Path& p : all) {
       const auto it = reporter.items_per_second.find(base + p.name);
@@ -306,7 +283,11 @@ std::string markdown(const RatioReporter& reporter, const std::vector<Path>& all
       md += " |";
     }
     md += "\n";
+  };
+  for (const char* kernel : {"filter", "watermark", "verify"}) {
+    for (const char* size : {"1M", "16K"}) row(kernel, size);
   }
+  for (const auto& [size, bytes] : checksum_sizes) row("checksum", size);
   md += "\nThe record checksum before `checksum_bytes`, MurmurHash3 (`murmur3_x64_128`), on the same "
         "bytes in the same run:";
   for (const auto& [size, bytes] : checksum_sizes) {

@@ -554,6 +554,15 @@ void make_two_turn_log(const std::string& p) {
   }
 }
 
+// make_two_turn_log(), mapped again, and the offset of thread "t"'s slot.
+void open_two_turn_log(const std::string& p, MapResult& m, std::size_t& slot) {
+  ASSERT_NO_FATAL_FAILURE(make_two_turn_log(p));
+  m = open_file_mapping(p.c_str());
+  ASSERT_EQ(m.status, MapStatus::ok);
+  slot = thread_slot_offset(m, id_from_string("t"));
+  ASSERT_NE(slot, 0u);
+}
+
 const std::vector<std::string> five_exchanges = {"q0", "a0", "q1", "a1", "q2", "a2", "q3", "a3", "q4", "a4"};
 
 // After a rebuild the thread goes on as if nothing happened: the next
@@ -577,11 +586,9 @@ void expect_thread_goes_on(MapResult& m) {
 }
 
 TEST_F(MappingTest, recovery_rebuilds_a_thread_whose_next_ticket_was_damaged_low) {
-  make_two_turn_log(path("log"));
-  MapResult m = open_file_mapping(path("log").c_str());
-  ASSERT_EQ(m.status, MapStatus::ok);
-  const std::size_t slot = thread_slot_offset(m, id_from_string("t"));
-  ASSERT_NE(slot, 0u);
+  MapResult m;
+  std::size_t slot = 0;
+  ASSERT_NO_FATAL_FAILURE(open_two_turn_log(path("log"), m, slot));
   store_word(m, slot + next_ticket_at, 2);  // next_ticket 6 -> 2: the next begins would reuse tickets 2..5
   RecoveryReport report;
   ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
@@ -592,11 +599,9 @@ TEST_F(MappingTest, recovery_rebuilds_a_thread_whose_next_ticket_was_damaged_low
 }
 
 TEST_F(MappingTest, recovery_inserts_again_a_thread_whose_slot_was_wiped) {
-  make_two_turn_log(path("log"));
-  MapResult m = open_file_mapping(path("log").c_str());
-  ASSERT_EQ(m.status, MapStatus::ok);
-  const std::size_t slot = thread_slot_offset(m, id_from_string("t"));
-  ASSERT_NE(slot, 0u);
+  MapResult m;
+  std::size_t slot = 0;
+  ASSERT_NO_FATAL_FAILURE(open_two_turn_log(path("log"), m, slot));
   std::memset(static_cast<unsigned char*>(m.mapping.data()) + slot, 0, 64);  // a zeroed line: the thread is gone
   {
     TurnLog log;
@@ -610,11 +615,9 @@ TEST_F(MappingTest, recovery_inserts_again_a_thread_whose_slot_was_wiped) {
 }
 
 TEST_F(MappingTest, recovery_rebuilds_a_tail_that_cannot_advance) {
-  make_two_turn_log(path("log"));
-  MapResult m = open_file_mapping(path("log").c_str());
-  ASSERT_EQ(m.status, MapStatus::ok);
-  const std::size_t slot = thread_slot_offset(m, id_from_string("t"));
-  ASSERT_NE(slot, 0u);
+  MapResult m;
+  std::size_t slot = 0;
+  ASSERT_NO_FATAL_FAILURE(open_two_turn_log(path("log"), m, slot));
   store_word(m, slot + visible_through_at, 9);  // visible_through 5 -> 9, beyond next_ticket
   RecoveryReport report;
   ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);
@@ -654,9 +657,9 @@ TEST_F(MappingTest, recovery_raises_a_fill_damaged_below_its_records) {
 // more (its exchange slot is rebuilt): its published turn is aborted and
 // counted, the committed ones stay.
 TEST_F(MappingTest, recovery_aborts_the_open_exchange_of_a_rebuilt_thread) {
-  make_two_turn_log(path("log"));
-  MapResult m = open_file_mapping(path("log").c_str());
-  ASSERT_EQ(m.status, MapStatus::ok);
+  MapResult m;
+  std::size_t slot = 0;
+  ASSERT_NO_FATAL_FAILURE(open_two_turn_log(path("log"), m, slot));
   {
     TurnLog log;
     ASSERT_EQ(attach_log(m.mapping, steady_clock(), &log), MapStatus::ok);
@@ -664,8 +667,6 @@ TEST_F(MappingTest, recovery_aborts_the_open_exchange_of_a_rebuilt_thread) {
     ASSERT_EQ(b.status, LogStatus::ok);
     ASSERT_EQ(log.append(b.exchange, Role::user, "open", 4), LogStatus::ok);  // never committed
   }
-  const std::size_t slot = thread_slot_offset(m, id_from_string("t"));
-  ASSERT_NE(slot, 0u);
   store_word(m, slot + next_ticket_at, 1);  // next_ticket 7 -> 1
   RecoveryReport report;
   ASSERT_EQ(recover_log(m.mapping.data(), m.mapping.size(), &report), LogStatus::ok);

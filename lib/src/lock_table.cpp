@@ -312,12 +312,7 @@ struct LockEngine {
   // offset (seq_cst, so a claimer that verifies after its claim sees the
   // reach of every claim that could race it). Bound: each failed CAS saw
   // the reach rise, at most window times.
-  void raise_reach(u32 home, u32 offset) {
-    W r = slots[home].reach.load(mo_seq_cst);
-    while (r < static_cast<W>(offset) + 1 &&
-           !slots[home].reach.compare_exchange_weak(r, static_cast<W>(offset) + 1, mo_seq_cst)) {
-    }
-  }
+  void raise_reach(u32 home, u32 offset) { detail::raise_word(slots[home].reach, u64{offset} + 1, mo_seq_cst); }
 
   // Scans the key's window up to its reach (and on to the first claimable
   // slot when `want_candidate`). Bound: window slots, each re-read at most while

@@ -139,6 +139,17 @@ MapStatus bound_size(int fd, bool must_be_regular, const MapOptions& options, st
   return MapStatus::ok;
 }
 
+// Maps the whole of an existing file or object after bounding its size
+// (bound_size); shared, or copy-on-write.
+MapResult map_existing(int fd, bool must_be_regular, const MapOptions& options, bool shared) noexcept {
+  std::size_t bytes = 0;
+  int error = 0;
+  if (const MapStatus s = bound_size(fd, must_be_regular, options, bytes, error); s != MapStatus::ok) {
+    return failure(s, error);
+  }
+  return map_descriptor(fd, bytes, shared);
+}
+
 // Gives `fd` exactly `bytes` zero bytes and `mode` (umask not applied).
 MapStatus size_new(int fd, std::size_t bytes, const MapOptions& options, int& error) noexcept {
   if (::fchmod(fd, static_cast<mode_t>(options.mode)) != 0 || ::ftruncate(fd, 0) != 0 ||
@@ -258,12 +269,7 @@ MapResult open_file_mapping(const char* path, const MapOptions& options) noexcep
   Descriptor d;
   d.fd = ::open(path, (options.copy_on_write ? O_RDONLY : O_RDWR) | O_CLOEXEC);
   if (d.fd < 0) return failure(status_of_errno(errno), errno);
-  std::size_t bytes = 0;
-  int error = 0;
-  if (const MapStatus s = bound_size(d.fd, true, options, bytes, error); s != MapStatus::ok) {
-    return failure(s, error);
-  }
-  return map_descriptor(d.fd, bytes, !options.copy_on_write);
+  return map_existing(d.fd, true, options, !options.copy_on_write);
 }
 
 MapResult create_shm_mapping(const char* name, std::size_t bytes, const MapOptions& options) noexcept {
@@ -289,12 +295,7 @@ MapResult open_shm_mapping(const char* name, const MapOptions& options) noexcept
   Descriptor d;
   d.fd = ::shm_open(name, options.copy_on_write ? O_RDONLY : O_RDWR, 0);
   if (d.fd < 0) return failure(status_of_errno(errno), errno);
-  std::size_t bytes = 0;
-  int error = 0;
-  if (const MapStatus s = bound_size(d.fd, false, options, bytes, error); s != MapStatus::ok) {
-    return failure(s, error);
-  }
-  return map_descriptor(d.fd, bytes, !options.copy_on_write);
+  return map_existing(d.fd, false, options, !options.copy_on_write);
 }
 
 // ---- recovery on open -------------------------------------------------------------
@@ -308,6 +309,20 @@ int lock(int fd, int operation) noexcept {
     r = ::flock(fd, operation);
   } while (r != 0 && errno == EINTR);
   return r;
+}
+
+// recover_log() on a TurnLog mapped under the exclusive lock (the checks of
+// attach_log() first: not a TurnLog region is refused, never recovered).
+MapStatus recover_mapped(const Mapping& mapping, RecoveryReport& report) noexcept {
+  const RegionInfo info = inspect_region(mapping.data(), mapping.size());
+  if (info.status != MapStatus::ok) return info.status;
+  if (!info.is_turn_log) return MapStatus::wrong_kind;
+  switch (recover_log(mapping.data(), mapping.size(), &report)) {
+    case LogStatus::ok: return MapStatus::ok;
+    case LogStatus::region_too_small: return MapStatus::truncated;
+    case LogStatus::word_size_mismatch: return MapStatus::word_size_mismatch;
+    default: return MapStatus::bad_geometry;
+  }
 }
 
 // open_log() on an opened descriptor of the file or object (taken over).
@@ -324,39 +339,19 @@ OpenLogResult open_log_on(int fd, bool must_be_regular, Clock clock, TurnLog* lo
   // Exclusive at once: nobody else holds the log through open_log.
   const bool alone = lock(d.fd, LOCK_EX | LOCK_NB) == 0;
   if (!alone && errno != EWOULDBLOCK) return fail(MapStatus::io_error, errno);
-  std::size_t bytes = 0;
-  int error = 0;
+  if (!alone && lock(d.fd, LOCK_SH) != 0) return fail(MapStatus::io_error, errno);  // waits out a recovery
+  // Sized and mapped under the lock: nobody re-creates it meanwhile.
+  MapResult m = map_existing(d.fd, must_be_regular, options, true);
+  if (m.status != MapStatus::ok) return fail(m.status, m.system_error);
   if (alone) {
-    // Sized and mapped under the exclusive lock: nobody re-creates it meanwhile.
-    if (const MapStatus s = bound_size(d.fd, must_be_regular, options, bytes, error); s != MapStatus::ok) {
-      return fail(s, error);
-    }
-    MapResult m = map_descriptor(d.fd, bytes, true);
-    if (m.status != MapStatus::ok) return fail(m.status, m.system_error);
-    const RegionInfo info = inspect_region(m.mapping.data(), m.mapping.size());
-    if (info.status != MapStatus::ok) return fail(info.status);
-    if (!info.is_turn_log) return fail(MapStatus::wrong_kind);
-    switch (recover_log(m.mapping.data(), m.mapping.size(), &out.report)) {
-      case LogStatus::ok: break;
-      case LogStatus::region_too_small: return fail(MapStatus::truncated);
-      case LogStatus::word_size_mismatch: return fail(MapStatus::word_size_mismatch);
-      default: return fail(MapStatus::bad_geometry);
-    }
+    if (const MapStatus s = recover_mapped(m.mapping, out.report); s != MapStatus::ok) return fail(s);
     out.recovered = true;
     // Exclusive to shared. Not atomic: another opener may take the exclusive
     // lock in between and recover again; this one then waits here until it
     // is done, and uses the log only after.
     if (lock(d.fd, LOCK_SH) != 0) return fail(MapStatus::io_error, errno);
-    out.mapping = static_cast<Mapping&&>(m.mapping);
-  } else {
-    if (lock(d.fd, LOCK_SH) != 0) return fail(MapStatus::io_error, errno);  // waits out a recovery
-    if (const MapStatus s = bound_size(d.fd, must_be_regular, options, bytes, error); s != MapStatus::ok) {
-      return fail(s, error);
-    }
-    MapResult m = map_descriptor(d.fd, bytes, true);
-    if (m.status != MapStatus::ok) return fail(m.status, m.system_error);
-    out.mapping = static_cast<Mapping&&>(m.mapping);
   }
+  out.mapping = static_cast<Mapping&&>(m.mapping);
   if (const MapStatus s = attach_log(out.mapping, clock, log); s != MapStatus::ok) {
     out.mapping.unmap();
     return fail(s);
@@ -413,20 +408,9 @@ RecoverFileResult recover_log_file(const char* path) noexcept {
   if (lock(d.fd, LOCK_EX | LOCK_NB) != 0) {
     return errno == EWOULDBLOCK ? fail(MapStatus::in_use) : fail(MapStatus::io_error, errno);
   }
-  std::size_t bytes = 0;
-  int error = 0;
-  if (const MapStatus st = bound_size(d.fd, true, MapOptions{}, bytes, error); st != MapStatus::ok) return fail(st, error);
-  MapResult m = map_descriptor(d.fd, bytes, true);
+  MapResult m = map_existing(d.fd, true, MapOptions{}, true);
   if (m.status != MapStatus::ok) return fail(m.status, m.system_error);
-  const RegionInfo info = inspect_region(m.mapping.data(), m.mapping.size());
-  if (info.status != MapStatus::ok) return fail(info.status);
-  if (!info.is_turn_log) return fail(MapStatus::wrong_kind);
-  switch (recover_log(m.mapping.data(), m.mapping.size(), &out.report)) {
-    case LogStatus::ok: break;
-    case LogStatus::region_too_small: return fail(MapStatus::truncated);
-    case LogStatus::word_size_mismatch: return fail(MapStatus::word_size_mismatch);
-    default: return fail(MapStatus::bad_geometry);
-  }
+  if (const MapStatus st = recover_mapped(m.mapping, out.report); st != MapStatus::ok) return fail(st);
   if (const MapStatus st = m.mapping.sync(); st != MapStatus::ok) return fail(MapStatus::io_error, errno);
   out.status = MapStatus::ok;
   return out;  // the lock goes with the descriptor

@@ -833,11 +833,7 @@ struct LogEngine {
 
   // CAS-max. Bound: each failure means the word grew; it ends at >= value.
   // `value` fits the word (callers bound tickets, fences and progress units).
-  static void raise(weft::atomic<W>& word, u64 value) {
-    W seen = word.load(mo_acquire);
-    while (seen < value && !word.compare_exchange_weak(seen, static_cast<W>(value), mo_acq_rel)) {
-    }
-  }
+  static void raise(weft::atomic<W>& word, u64 value) { detail::raise_word(word, value); }
 
   // Opens segment cur+1 (cur = 0: the first). Returns false for log_full.
   bool open_next(u64 cur) {

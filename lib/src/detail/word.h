@@ -58,6 +58,17 @@ inline constexpr W word_max = ~W{0};
 /// True when `value` fits a state word.
 constexpr bool fits_word(std::uint64_t value) { return value <= word_max; }
 
+/// Raises `word` to at least `value` (a CAS-max, never lowering it): the CAS
+/// with `order`, the load with acquire (seq_cst when `order` is). Bound:
+/// each failed CAS saw the word rise.
+inline void raise_word(weft::atomic<W>& word, std::uint64_t value,
+                       std::memory_order order = std::memory_order_acq_rel) noexcept {
+  const std::memory_order load = order == std::memory_order_seq_cst ? order : std::memory_order_acquire;
+  W seen = word.load(load);
+  while (seen < value && !word.compare_exchange_weak(seen, static_cast<W>(value), order)) {
+  }
+}
+
 }  // namespace detail
 }  // inline namespace WEFT_SEAM_NS
 }  // namespace weft
