@@ -2213,6 +2213,16 @@ bool rebuild_tail(LogEngine& e, u64 index) {
 // visible_through no live slot can have: it is never >= next_ticket).
 constexpr W rebuilding = detail::word_max;
 
+// True when record `r` is committed or written with a thread id and a
+// ticket a thread slot can hold (then `state`, `thread`, `ticket` are its).
+bool live_record(const RecordHeader& r, u64& state, Id& thread, u64& ticket) {
+  state = r.state.load(mo_acquire);
+  if (rec_kind(state) != rec_committed && rec_kind(state) != rec_written) return false;
+  thread = Id{r.thread_hi.load(mo_relaxed), r.thread_lo.load(mo_relaxed)};
+  ticket = r.ticket.load(mo_relaxed);
+  return !id_is_zero(thread) && ticket != 0 && ticket <= TurnLog::tickets_max;
+}
+
 // Calls visit(index, j, state, thread, ticket) for every committed or
 // written record of the ready segments. Bound: segments x records.
 template <class Visit>
@@ -2221,13 +2231,9 @@ void for_each_live_record(LogEngine& e, Visit visit) {
     if (seg_state(e.segment(i).word.load(mo_acquire)) != seg_ready) continue;
     const u64 records = e.record_count(e.segment(i));
     for (u64 j = 0; j < records; j++) {
-      RecordHeader& r = e.record(i, j);
-      const u64 s = r.state.load(mo_acquire);
-      if (rec_kind(s) != rec_committed && rec_kind(s) != rec_written) continue;
-      const Id thread{r.thread_hi.load(mo_relaxed), r.thread_lo.load(mo_relaxed)};
-      const u64 ticket = r.ticket.load(mo_relaxed);
-      if (id_is_zero(thread) || ticket == 0 || ticket > TurnLog::tickets_max) continue;
-      visit(i, j, s, thread, ticket);
+      u64 s = 0, ticket = 0;
+      Id thread{};
+      if (live_record(e.record(i, j), s, thread, ticket)) visit(i, j, s, thread, ticket);
     }
   }
 }
@@ -2396,13 +2402,11 @@ LogStatus recover_log(void* region, std::size_t bytes, RecoveryReport* out) noex
         if (!first) continue;
         // The first pass also checks each record's ticket against its thread
         // slot (no insert: a claim left by a dead begin is freed below).
-        const RecordHeader& r = e.record(i, j);
-        const u64 kind = rec_kind(r.state.load(mo_acquire));
-        if (kind != rec_committed && kind != rec_written) continue;
-        const Id thread{r.thread_hi.load(mo_relaxed), r.thread_lo.load(mo_relaxed)};
-        const u64 ticket = r.ticket.load(mo_relaxed);
-        if (id_is_zero(thread) || ticket == 0 || ticket > TurnLog::tickets_max) continue;
-        if (!note_ticket(e, threads, thread, ticket, false)) missing = true;
+        u64 s = 0, ticket = 0;
+        Id thread{};
+        if (live_record(e.record(i, j), s, thread, ticket) && !note_ticket(e, threads, thread, ticket, false)) {
+          missing = true;
+        }
       }
     }
     drop_siblings(e, damaged, *out);
