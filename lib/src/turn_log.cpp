@@ -256,6 +256,7 @@ struct Geometry {
   u64 segment_bytes = 0, segment_count = 0, thread_capacity = 0, window = 0, readers = 0;
   u64 processes = 1;
   u64 records_per_segment = 0, payload_area = 0;
+  u64 segment_mask = 0;  // segment_count - 1 when it is a power of two (no division per lookup), else 0
   // Offsets in 64 bits: on 32-bit targets a geometry may describe more than
   // the address space, which make() refuses before anything is cut to size_t.
   u64 threads_at = 0, exchanges_at = 0, readers_at = 0, processes_at = 0, pins_at = 0, segments_at = 0,
@@ -263,6 +264,7 @@ struct Geometry {
 
   // The offsets from the counts above.
   void place() {
+    segment_mask = (segment_count & (segment_count - 1)) == 0 ? segment_count - 1 : 0;
     threads_at = sizeof(Header);
     exchanges_at = threads_at + thread_capacity * sizeof(ThreadSlot);
     readers_at = exchanges_at + thread_capacity * window * sizeof(ExchangeSlot);
@@ -355,7 +357,8 @@ struct LogEngine {
     return region_part<ExchangeSlot>(region, g.exchanges_at)[thread_index * g.window + (ticket & (g.window - 1))];
   }
   ReaderSlot& reader_at(u64 i) { return region_part<ReaderSlot>(region, g.readers_at)[i]; }
-  unsigned char* segment_base(u64 seq) { return region + g.segments_at + (seq % g.segment_count) * g.segment_bytes; }
+  u64 ring_index(u64 seq) const { return g.segment_mask != 0 ? seq & g.segment_mask : seq % g.segment_count; }
+  unsigned char* segment_base(u64 seq) { return region + g.segments_at + ring_index(seq) * g.segment_bytes; }
   SegmentHeader& segment(u64 seq) { return *region_part<SegmentHeader>(segment_base(seq)); }
   RecordHeader& record(u64 seq, u64 index) {
     return region_part<RecordHeader>(segment_base(seq), 64)[index];
@@ -593,7 +596,7 @@ struct LogEngine {
   // slot's are its own word per segment (R5 with every one of them).
   weft::atomic<W>& writer_pin(u64 seq, u64 p) {
     if (p == 0) return segment(seq).writers;
-    return region_part<weft::atomic<W>>(region, g.pins_at)[(seq % g.segment_count) * (g.processes - 1) + (p - 1)];
+    return region_part<weft::atomic<W>>(region, g.pins_at)[ring_index(seq) * (g.processes - 1) + (p - 1)];
   }
   void pin_writer(u64 seq) { writer_pin(seq, proc).fetch_add(1, mo_seq_cst); }  // R5
   void unpin_writer(u64 seq) { writer_pin(seq, proc).fetch_sub(1, mo_release); }
@@ -927,17 +930,20 @@ struct LogEngine {
         continue;
       }
       SegmentHeader& seg = segment(cur);
-      if (seg.word.load(mo_acquire) != seg_word(cur, seg_ready)) continue;  // moved on
+      // The pin comes first: its read-modify-write brings the header line
+      // in owned, and the checks and the reservation below then hit it (a
+      // load first would fetch the line shared, and the pin fetch it again).
+      pin_writer(cur);  // R5
+      if (seg.word.load(mo_seq_cst) != seg_word(cur, seg_ready)) {  // moved on
+        unpin_writer(cur);
+        continue;
+      }
       if (seg.sealed.load(mo_acquire) != 0) {
+        unpin_writer(cur);
         if (!open_next(cur)) {
           count(c_log_full);
           return LogStatus::log_full;
         }
-        continue;
-      }
-      pin_writer(cur);  // R5
-      if (seg.word.load(mo_seq_cst) != seg_word(cur, seg_ready)) {
-        unpin_writer(cur);
         continue;
       }
 #if WEFT_WORD_BITS == 32
