@@ -10,8 +10,9 @@
 //       takes, to show append without begin/commit dominating); 1, 2, 4, 8
 //       threads (8 on 2 cores is oversubscription), each thread owning 16
 //       conversations, round robin. items_per_second = turns per second.
-//       impl: weft (steady_clock, the production default), weft_manualclock
-//       (a clock that never moves: shows what reading the clock costs),
+//       impl: weft (steady_clock, the production default), weft_coarseclock
+//       (coarse_clock: the kernel's tick), weft_manualclock (a clock that
+//       never moves: shows what reading the clock costs),
 //       seed_mutex and seed_shared_mutex (std::mutex / std::shared_mutex +
 //       unordered_map<thread id, vector<turn>>), moodycamel and boost_lockfree
 //       (raw enqueue of a turn record), ceiling_faa (a bare contended
@@ -24,7 +25,8 @@
 //       key and, if acquired, its release; key space small (8 keys,
 //       contended) or large (2^20 keys); exclusive or shared; 1-8 threads.
 //       items_per_second = acquire+release pairs per second (busy results are
-//       counted apart). impl: weft, weft_manualclock (exclusive only),
+//       counted apart). impl: weft, weft_coarseclock and weft_manualclock
+//       (exclusive only),
 //       mutex_map, tbb_chm, libcuckoo, ceiling_cas.
 //   timer_floor                     the cost of one latency sample itself.
 //
@@ -118,13 +120,17 @@ class Region {
   std::size_t bytes_ = 0;
 };
 
-/// The clock of the weft adapters: steady_clock, or a ManualClock that never
-/// moves (no lease or exchange ever expires in either).
-template <bool ManualTime>
+/// The clock of the weft adapters: steady_clock (the default), coarse_clock
+/// (the kernel's tick), or a ManualClock that never moves. No lease or
+/// exchange expires in any of them: timeouts are far longer than a run.
+enum class Time { steady, coarse, manual };
+template <Time T>
 weft::Clock bench_clock() {
-  if constexpr (ManualTime) {
+  if constexpr (T == Time::manual) {
     static weft::ManualClock manual;
     return manual.clock();
+  } else if constexpr (T == Time::coarse) {
+    return weft::coarse_clock();
   } else {
     return weft::steady_clock();
   }
@@ -132,7 +138,7 @@ weft::Clock bench_clock() {
 
 // ---- weft TurnLog adapter -----------------------------------------------------
 
-template <bool ManualTime>
+template <Time T>
 class WeftStore {
  public:
   static constexpr std::uint32_t sample_period = 16;
@@ -167,7 +173,7 @@ class WeftStore {
     const weft::TurnLog::Config c = config();
     const std::size_t bytes = weft::TurnLog::region_bytes(c);
     assert(bytes > 0);
-    const weft::LogStatus st = log_.init(region_.get(bytes), bytes, c, bench_clock<ManualTime>());
+    const weft::LogStatus st = log_.init(region_.get(bytes), bytes, c, bench_clock<T>());
     if (st != weft::LogStatus::ok) {
       std::fprintf(stderr, "weft_bench: TurnLog::init: %s\n", weft::to_string(st));
       std::abort();
@@ -250,7 +256,7 @@ class WeftStore {
 
 // ---- weft LockTable adapter ---------------------------------------------------
 
-template <bool ManualTime>
+template <Time T>
 class WeftLocks {
  public:
   static constexpr std::uint32_t sample_period = 32;
@@ -258,7 +264,7 @@ class WeftLocks {
     weft::LockTable::Config c;
     c.capacity = lock_capacity;
     const std::size_t bytes = weft::LockTable::region_bytes(c.capacity);
-    const weft::LockStatus st = table_.init(region_.get(bytes), bytes, c, bench_clock<ManualTime>());
+    const weft::LockStatus st = table_.init(region_.get(bytes), bytes, c, bench_clock<T>());
     if (st != weft::LockStatus::ok) {
       std::fprintf(stderr, "weft_bench: LockTable::init: %s\n", weft::to_string(st));
       std::abort();
@@ -338,7 +344,7 @@ AppendSetup append_setup(int writers, std::size_t payload_bytes) {
   s.writers = writers;
   s.conversations_per_writer = conversations_per_writer;
   s.payload_bytes = payload_bytes;
-  s.turns_kept_total = WeftStore<false>::turns_kept(payload_bytes);
+  s.turns_kept_total = WeftStore<Time::steady>::turns_kept(payload_bytes);
   return s;
 }
 
@@ -524,8 +530,9 @@ struct AppendImpl {
   AppendFn fn;
 };
 const AppendImpl append_impls[] = {
-    {"weft", bm_append<WeftStore<false>>},
-    {"weft_manualclock", bm_append<WeftStore<true>>},
+    {"weft", bm_append<WeftStore<Time::steady>>},
+    {"weft_coarseclock", bm_append<WeftStore<Time::coarse>>},
+    {"weft_manualclock", bm_append<WeftStore<Time::manual>>},
     {"seed_mutex", bm_append<SeedStore<std::mutex>>},
     {"seed_shared_mutex", bm_append<SeedStore<std::shared_mutex>>},
     {"moodycamel", bm_append<QueueStore<MoodycamelQueue>>},
@@ -541,8 +548,9 @@ struct LockImpl {
   bool exclusive_only;
 };
 const LockImpl lock_impls[] = {
-    {"weft", bm_lock<WeftLocks<false>>, false},
-    {"weft_manualclock", bm_lock<WeftLocks<true>>, true},
+    {"weft", bm_lock<WeftLocks<Time::steady>>, false},
+    {"weft_coarseclock", bm_lock<WeftLocks<Time::coarse>>, true},
+    {"weft_manualclock", bm_lock<WeftLocks<Time::manual>>, true},
     {"mutex_map", bm_lock<KeyedLocks<MutexMapLocks>>, false},
     {"tbb_chm", bm_lock<KeyedLocks<TbbLocks>>, false},
     {"libcuckoo", bm_lock<KeyedLocks<CuckooLocks>>, false},
@@ -572,7 +580,7 @@ void register_append() {
 
 void register_snapshot() {
   for (const int writers : {1, 3, 7}) {  // + 1 reader thread: 2, 4, 8 threads in all
-    benchmark::RegisterBenchmark("snapshot/weft/256B", bm_snapshot<WeftStore<false>>, std::size_t{256})
+    benchmark::RegisterBenchmark("snapshot/weft/256B", bm_snapshot<WeftStore<Time::steady>>, std::size_t{256})
         ->Threads(writers)->UseRealTime();
     benchmark::RegisterBenchmark("snapshot/seed_mutex/256B", bm_snapshot<SeedStore<std::mutex>>, std::size_t{256})
         ->Threads(writers)->UseRealTime();
@@ -688,8 +696,9 @@ int run_profile(const std::string& what, std::uint64_t ops) {
   if (p.size() == 3 && p[0] == "exchange") {
     const std::size_t bytes = std::strtoull(p[2].c_str(), nullptr, 10);
     if (bytes == 0 || bytes > 4096) return std::fprintf(stderr, "weft_bench: payload 1-4096\n"), 2;
-    if (p[1] == "weft") return profile_exchange<WeftStore<false>>(bytes, ops), 0;
-    if (p[1] == "weft_manualclock") return profile_exchange<WeftStore<true>>(bytes, ops), 0;
+    if (p[1] == "weft") return profile_exchange<WeftStore<Time::steady>>(bytes, ops), 0;
+    if (p[1] == "weft_coarseclock") return profile_exchange<WeftStore<Time::coarse>>(bytes, ops), 0;
+    if (p[1] == "weft_manualclock") return profile_exchange<WeftStore<Time::manual>>(bytes, ops), 0;
     if (p[1] == "seed_mutex") return profile_exchange<SeedStore<std::mutex>>(bytes, ops), 0;
     if (p[1] == "moodycamel") return profile_exchange<QueueStore<MoodycamelQueue>>(bytes, ops), 0;
     if (p[1] == "ceiling_faa_memcpy") return profile_exchange<CeilingStore<true>>(bytes, ops), 0;
@@ -698,8 +707,9 @@ int run_profile(const std::string& what, std::uint64_t ops) {
       (p[3] == "exclusive" || p[3] == "shared")) {
     const std::uint64_t key_space = p[2] == "small" ? 8 : std::uint64_t{1} << 20;
     const weft::LockMode mode = p[3] == "shared" ? weft::LockMode::shared : weft::LockMode::exclusive;
-    if (p[1] == "weft") return profile_lock<WeftLocks<false>>(key_space, mode, ops), 0;
-    if (p[1] == "weft_manualclock") return profile_lock<WeftLocks<true>>(key_space, mode, ops), 0;
+    if (p[1] == "weft") return profile_lock<WeftLocks<Time::steady>>(key_space, mode, ops), 0;
+    if (p[1] == "weft_coarseclock") return profile_lock<WeftLocks<Time::coarse>>(key_space, mode, ops), 0;
+    if (p[1] == "weft_manualclock") return profile_lock<WeftLocks<Time::manual>>(key_space, mode, ops), 0;
     if (p[1] == "mutex_map") return profile_lock<KeyedLocks<MutexMapLocks>>(key_space, mode, ops), 0;
     if (p[1] == "tbb_chm") return profile_lock<KeyedLocks<TbbLocks>>(key_space, mode, ops), 0;
     if (p[1] == "libcuckoo") return profile_lock<KeyedLocks<CuckooLocks>>(key_space, mode, ops), 0;

@@ -75,6 +75,7 @@ echo "=== bench: ${scan_cmd[*]}"
 # collected (the dump taken around weft_bench_profiled is part .2).
 profile_list=(
   "exchange/weft/32 50000"
+  "exchange/weft_coarseclock/32 50000"
   "exchange/weft_manualclock/32 50000"
   "exchange/seed_mutex/32 50000"
   "exchange/moodycamel/32 50000"

@@ -2,6 +2,7 @@
 
 #if WEFT_HOSTED  // bare metal: the caller injects its clock; nothing here
 #include <chrono>
+#include <ctime>
 
 namespace weft {
 inline namespace WEFT_SEAM_NS {
@@ -13,6 +14,18 @@ std::uint64_t read_steady(void*) noexcept {
       std::chrono::duration_cast<std::chrono::nanoseconds>(since).count());
 }
 
+#if defined(__linux__) && defined(CLOCK_MONOTONIC_COARSE)
+#define WEFT_COARSE_CLOCK 1
+std::uint64_t ns_of(const timespec& ts) noexcept {
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+std::uint64_t read_coarse(void*) noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // cannot fail: a valid clock id and address
+  return ns_of(ts);
+}
+#endif
+
 std::uint64_t read_manual(void* context) noexcept {
   return static_cast<ManualClock*>(context)->now();
 }
@@ -20,6 +33,20 @@ std::uint64_t read_manual(void* context) noexcept {
 }  // namespace
 
 Clock steady_clock() noexcept { return Clock{&read_steady, nullptr}; }
+
+#ifdef WEFT_COARSE_CLOCK
+Clock coarse_clock() noexcept { return Clock{&read_coarse, nullptr}; }
+
+std::uint64_t coarse_clock_resolution_ns() noexcept {
+  timespec res{};
+  if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0 || ns_of(res) == 0) return 1;
+  return ns_of(res);
+}
+#else
+Clock coarse_clock() noexcept { return steady_clock(); }
+
+std::uint64_t coarse_clock_resolution_ns() noexcept { return 1; }
+#endif
 
 std::uint64_t ManualClock::set(std::uint64_t t_ns) noexcept {
   std::uint64_t seen = now_ns_.load(std::memory_order_relaxed);

@@ -29,6 +29,21 @@ struct Clock {
 /// (Hosted builds only; on bare metal the caller supplies its own Clock.)
 [[nodiscard]] Clock steady_clock() noexcept;
 
+/// A monotonic clock that reads the time of the kernel's last tick instead of
+/// the hardware counter: CLOCK_MONOTONIC_COARSE on Linux, steady_clock()
+/// elsewhere. Its resolution is the tick (coarse_clock_resolution_ns(), 1 to
+/// 4 ms on Linux); a read costs a few nanoseconds where steady_clock() costs
+/// 20 or more under a hypervisor, and a TurnLog exchange reads the clock four
+/// times (docs/BENCHMARKS.md). For services whose exchange timeouts and leases
+/// are many ticks long (seconds, not milliseconds): an expiry or a lease end
+/// is seen up to one tick late. On Linux it has the time base of
+/// steady_clock() and lags it by less than a tick, so handles with either
+/// clock may share one region.
+[[nodiscard]] Clock coarse_clock() noexcept;
+
+/// The resolution of coarse_clock() in ns (1 where it is steady_clock()).
+[[nodiscard]] std::uint64_t coarse_clock_resolution_ns() noexcept;
+
 /// A clock that only moves when told to: for tests and simulations. Shared
 /// between threads; advance() and set() are atomic.
 class ManualClock {
