@@ -12,7 +12,9 @@
 //       conversations, round robin. items_per_second = turns per second.
 //       impl: weft (steady_clock, the production default), weft_coarseclock
 //       (coarse_clock: the kernel's tick), weft_manualclock (a clock that
-//       never moves: shows what reading the clock costs),
+//       never moves: shows what reading the clock costs), weft_ring256m
+//       (a ring of 1024 segments, 256 MiB, instead of 64: what a ring a
+//       preempted writer cannot outlast costs at 8 threads),
 //       seed_mutex and seed_shared_mutex (std::mutex / std::shared_mutex +
 //       unordered_map<thread id, vector<turn>>), moodycamel and boost_lockfree
 //       (raw enqueue of a turn record), ceiling_faa (a bare contended
@@ -138,7 +140,9 @@ weft::Clock bench_clock() {
 
 // ---- weft TurnLog adapter -----------------------------------------------------
 
-template <Time T>
+// Segments: 64 is the suite's ring (16 MiB); weft_ring256m runs 1024 (256
+// MiB) to show what a ring that outlasts a preempted writer changes.
+template <Time T, std::uint64_t Segments = 64>
 class WeftStore {
  public:
   static constexpr std::uint32_t sample_period = 16;
@@ -147,7 +151,7 @@ class WeftStore {
   static weft::TurnLog::Config config() {
     weft::TurnLog::Config c;
     c.segment_bytes = 256 * 1024;
-    c.segment_count = 64;
+    c.segment_count = Segments;
     c.thread_capacity = 256;
     c.exchanges_per_thread = 16;
     c.reader_slots = 64;
@@ -533,6 +537,7 @@ const AppendImpl append_impls[] = {
     {"weft", bm_append<WeftStore<Time::steady>>},
     {"weft_coarseclock", bm_append<WeftStore<Time::coarse>>},
     {"weft_manualclock", bm_append<WeftStore<Time::manual>>},
+    {"weft_ring256m", bm_append<WeftStore<Time::steady, 1024>>},
     {"seed_mutex", bm_append<SeedStore<std::mutex>>},
     {"seed_shared_mutex", bm_append<SeedStore<std::shared_mutex>>},
     {"moodycamel", bm_append<QueueStore<MoodycamelQueue>>},

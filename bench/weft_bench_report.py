@@ -33,11 +33,12 @@ PERF_TWO = ("perf record build/bench/bench/weft_bench "
 BEFORE = {"exchange_weft_32": 3210, "exchange_weft_4096": 13919, "begin_exchange": 885,
           "lock_weft_large_exclusive": 2844}
 THREADS = (1, 2, 4, 8)
-APPEND_IMPLS = ("weft", "weft_coarseclock", "weft_manualclock", "seed_mutex", "seed_shared_mutex", "moodycamel",
+APPEND_IMPLS = ("weft", "weft_coarseclock", "weft_manualclock", "weft_ring256m", "seed_mutex", "seed_shared_mutex", "moodycamel",
                 "boost_lockfree", "ceiling_faa", "ceiling_faa_memcpy")
 APPEND_BASELINES = ("seed_mutex", "seed_shared_mutex", "moodycamel", "boost_lockfree",
                     "ceiling_faa", "ceiling_faa_memcpy")
 LOCK_IMPLS = ("weft", "weft_coarseclock", "weft_manualclock", "mutex_map", "tbb_chm", "libcuckoo", "ceiling_cas")
+LOCK_EXCLUSIVE_ONLY = ("weft_coarseclock", "weft_manualclock")  # weft_bench.cpp lock_impls
 LOCK_BASELINES = ("mutex_map", "tbb_chm", "libcuckoo", "ceiling_cas")
 SPACES = ("small", "large")
 MODES = ("exclusive", "shared")
@@ -58,6 +59,7 @@ PAYLOAD_AREA = SEGMENT_BYTES - 64 - RECORDS_PER_SEGMENT * 64
 DESCRIPTIONS = {
     "weft": "weft TurnLog / LockTable, steady_clock (the production default)",
     "weft_coarseclock": "the same with coarse_clock() (CLOCK_MONOTONIC_COARSE: the kernel's tick, weft/clock.h)",
+    "weft_ring256m": "weft with a ring of 1024 segments (256 MiB) instead of 64 (16 MiB): retention under preemption",
     "weft_manualclock": "the same with a ManualClock that never moves (what reading the clock costs)",
     "seed_mutex": "std::mutex + unordered_map<thread id, vector<turn>>, payload copied into a std::string",
     "seed_shared_mutex": "the same with std::shared_mutex (snapshots take it shared)",
@@ -572,6 +574,9 @@ def section_misses(r, profiles, targets, src):
     turnover_calls = prof(profiles, "exchange_weft_32", "calls_per_op", "LogEngine::open_next")
     per_turnover = None if not turnover or not turnover_calls else turnover / turnover_calls
     full8 = {p: r.value(("append", "weft", p, "turns:2"), 8, "log_full") for p in PAYLOADS}
+    big8 = {p: r.value(("append", "weft_ring256m", p, "turns:2"), 8, "log_full") for p in PAYLOADS}
+    rate4k = r.value(("append", "weft", "4096B", "turns:2"), 8)
+    fill_ms = "n/a" if not rate4k else f"{records_for(4096) * (SEGMENT_COUNT - 1) / rate4k * 1e3:.1f} ms"
     recycle = "Recycle try_recycle(u64 old, u64& holder) {"
     out += ["### 3. Segment turnover and retention inside an append (T3)", "",
             f"The append whose reservation crosses a segment's end opens the next segment inline "
@@ -604,7 +609,20 @@ def section_misses(r, profiles, targets, src):
             "the ring's tail. p99.9 of one append at 8 threads in this run, weft vs seed_mutex: " +
             ", ".join(f"{p} {ns(r.value(('append', 'weft', p, 'turns:2'), 8, 'append_p999_ns'))} vs "
                       f"{ns(r.value(('append', 'seed_mutex', p, 'turns:2'), 8, 'append_p999_ns'))}" for p in PAYLOADS) +
-            ".", ""]
+            ".", "",
+            "The ring is what a preempted writer has to be outlasted by: the suite's 16 MiB holds "
+            f"{records_for(4096) * (SEGMENT_COUNT - 1)} turns of 4 KiB, {fill_ms} of appends at this run's "
+            "8-thread rate, and a writer preempted inside an exchange is off its core for a time slice "
+            "(milliseconds) while 7 others append. `weft_ring256m` is the same "
+            "log with 1024 segments (256 MiB). At 8 threads it counted `log_full` " +
+            ", ".join(f"{p} {'n/a' if v is None else f'{v:.0f}'}" for p, v in big8.items()) +
+            ", and its p99.9 of one append was " +
+            ", ".join(f"{p} {ns(r.value(('append', 'weft_ring256m', p, 'turns:2'), 8, 'append_p999_ns'))}"
+                      for p in PAYLOADS) +
+            ". A log that keeps an open exchange's turns until it finishes or expires (T10) cannot "
+            "recycle past a preempted writer, so under oversubscription a ring must hold a time slice of "
+            "appends. The seeds' design never waits there: it overwrites its oldest turns whatever their "
+            "exchange is doing (it has no exchanges to keep whole).", ""]
     lw, lm = prof(profiles, "lock_weft_large_exclusive", "ir_per_op"), prof(profiles, "lock_mutex_map_large_exclusive", "ir_per_op")
     lt, lc = prof(profiles, "lock_tbb_chm_large_exclusive", "ir_per_op"), prof(profiles, "lock_libcuckoo_large_exclusive", "ir_per_op")
     lk = lambda name: n(prof(profiles, name, "locked_per_op"))  # noqa: E731
@@ -805,7 +823,8 @@ def main():
     with open(args.out, "w") as f:
         f.write(text)
     expected = 1 + len(APPEND_IMPLS) * len(PAYLOADS) * len(THREADS) + 3 * len(THREADS) + \
-        len(SNAPSHOT_IMPLS) * len(WRITERS) + len(SPACES) * len(THREADS) * (len(MODES) * (len(LOCK_IMPLS) - 1) + 1)
+        len(SNAPSHOT_IMPLS) * len(WRITERS) + len(SPACES) * len(THREADS) * \
+        (len(MODES) * (len(LOCK_IMPLS) - len(LOCK_EXCLUSIVE_ONLY)) + len(LOCK_EXCLUSIVE_ONLY))
     if len(results.rows) != expected:
         results.problems.append(f"{len(results.rows)} benchmarks in the JSON, expected {expected}")
     if results.problems:
