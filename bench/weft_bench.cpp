@@ -15,6 +15,8 @@
 //       never moves: shows what reading the clock costs), weft_ring256m
 //       (a ring of 1024 segments, 256 MiB, instead of 64: what a ring a
 //       preempted writer cannot outlast costs at 8 threads),
+//       weft_separate_logs (every thread its own TurnLog: what the shared
+//       append point costs; not a way to use weft),
 //       seed_mutex and seed_shared_mutex (std::mutex / std::shared_mutex +
 //       unordered_map<thread id, vector<turn>>), moodycamel and boost_lockfree
 //       (raw enqueue of a turn record), ceiling_faa (a bare contended
@@ -256,6 +258,42 @@ class WeftStore {
 
   Region region_;
   weft::TurnLog log_;
+};
+
+/// weft_separate_logs: every writer thread appends to a TurnLog of its own
+/// (the suite's geometry each), so no two threads share a segment, a fill
+/// word, a pin or a record line. Not a way to use weft (a conversation's
+/// exchanges must all go to one log): it measures what the shared append
+/// point costs, the most per-writer append points could win.
+template <Time T>
+class SeparateWeftLogs {
+ public:
+  static constexpr std::uint32_t sample_period = WeftStore<T>::sample_period;
+  static constexpr int writers_max = 8;
+
+  void setup(const AppendSetup& s) {
+    if (s.writers > writers_max) {
+      std::fprintf(stderr, "weft_bench: weft_separate_logs runs at most %d writers\n", writers_max);
+      std::abort();
+    }
+    for (int i = 0; i < s.writers; i++) logs_[static_cast<std::size_t>(i)].setup(s);
+  }
+  struct Writer {
+    typename WeftStore<T>::Writer inner;
+    int index = 0;
+  };
+  Writer make_writer(int writer_index) {
+    return Writer{logs_[static_cast<std::size_t>(writer_index)].make_writer(writer_index), writer_index};
+  }
+  template <bool Timed>
+  void exchange(Writer& w, const weft::Id& thread, const unsigned char* payload, std::size_t bytes,
+                int turns, Outcomes& outcomes, Laps<Timed>& laps) {
+    logs_[static_cast<std::size_t>(w.index)].template exchange<Timed>(w.inner, thread, payload, bytes, turns,
+                                                                      outcomes, laps);
+  }
+
+ private:
+  std::array<WeftStore<T>, writers_max> logs_;
 };
 
 // ---- weft LockTable adapter ---------------------------------------------------
@@ -538,6 +576,7 @@ const AppendImpl append_impls[] = {
     {"weft_coarseclock", bm_append<WeftStore<Time::coarse>>},
     {"weft_manualclock", bm_append<WeftStore<Time::manual>>},
     {"weft_ring256m", bm_append<WeftStore<Time::steady, 1024>>},
+    {"weft_separate_logs", bm_append<SeparateWeftLogs<Time::steady>>},
     {"seed_mutex", bm_append<SeedStore<std::mutex>>},
     {"seed_shared_mutex", bm_append<SeedStore<std::shared_mutex>>},
     {"moodycamel", bm_append<QueueStore<MoodycamelQueue>>},

@@ -33,7 +33,7 @@ PERF_TWO = ("perf record build/bench/bench/weft_bench "
 BEFORE = {"exchange_weft_32": 3210, "exchange_weft_4096": 13919, "begin_exchange": 885,
           "lock_weft_large_exclusive": 2844}
 THREADS = (1, 2, 4, 8)
-APPEND_IMPLS = ("weft", "weft_coarseclock", "weft_manualclock", "weft_ring256m", "seed_mutex", "seed_shared_mutex", "moodycamel",
+APPEND_IMPLS = ("weft", "weft_coarseclock", "weft_manualclock", "weft_ring256m", "weft_separate_logs", "seed_mutex", "seed_shared_mutex", "moodycamel",
                 "boost_lockfree", "ceiling_faa", "ceiling_faa_memcpy")
 APPEND_BASELINES = ("seed_mutex", "seed_shared_mutex", "moodycamel", "boost_lockfree",
                     "ceiling_faa", "ceiling_faa_memcpy")
@@ -60,6 +60,8 @@ DESCRIPTIONS = {
     "weft": "weft TurnLog / LockTable, steady_clock (the production default)",
     "weft_coarseclock": "the same with coarse_clock() (CLOCK_MONOTONIC_COARSE: the kernel's tick, weft/clock.h)",
     "weft_ring256m": "weft with a ring of 1024 segments (256 MiB) instead of 64 (16 MiB): retention under preemption",
+    "weft_separate_logs": "every writer thread its own TurnLog (nothing of the append path shared): "
+                          "what the shared append point costs; not a way to use weft",
     "weft_manualclock": "the same with a ManualClock that never moves (what reading the clock costs)",
     "seed_mutex": "std::mutex + unordered_map<thread id, vector<turn>>, payload copied into a std::string",
     "seed_shared_mutex": "the same with std::shared_mutex (snapshots take it shared)",
@@ -544,7 +546,7 @@ def section_misses(r, profiles, targets, src):
             f"and the recycler walks them all; the same `perf record` puts it at 9% of one thread's cycles.", ""]
     wl, sl = prof(profiles, "exchange_weft_32", "locked_per_op"), prof(profiles, "exchange_seed_mutex_32", "locked_per_op")
     rows = [[f"`{impl}`"] + [times(scaling(r, impl, "32B", t)) for t in (2, 4, 8)]
-            for impl in ("weft", "seed_mutex", "moodycamel", "ceiling_faa")]
+            for impl in ("weft", "weft_separate_logs", "seed_mutex", "moodycamel", "ceiling_faa")]
     fin = "LogStatus TurnWriter::finish()"
     out += ["### 2. Atomic read-modify-writes on lines every writer shares (T1, T2, T4)", "",
             f"weft executes {n(wl, '{:.1f}')} atomic RMWs per exchange (the first run: 25.5), the seeds' design "
@@ -561,14 +563,27 @@ def section_misses(r, profiles, targets, src):
             f"({src.at(T, 'void unpin_writer(u64 seq) { writer_pin(seq, proc).fetch_sub(1, mo_release); }')}), all three on the "
             f"one `SegmentHeader` line ({src.at(T, 'struct alignas(64) SegmentHeader {')}), and the records "
             f"and payloads of both writers interleaved in one segment. `perf record` of two writers (32 B; "
-            f"`{PERF_TWO}`) puts 45% of `begin_turn`'s samples and 82% of `finish`'s on the first locked "
-            f"instruction after those stores and RMWs (it waits for the store buffer to drain to lines the "
-            f"other core owns). "
+            f"`{PERF_TWO}`, when this analysis was written) puts 23% of `begin_turn`'s samples on the pin, "
+            f"35% on the first locked instruction after the stores to the new record's header (the progress "
+            f"CAS-max: it waits for the store buffer to drain to lines the other core owns), and 58% of "
+            f"`finish`'s on the unpin. The record lines are the other core's too: the thread that opens a segment "
+            f"re-initialises every record state in it ({src.at(T, 'records[j].state.store(rec_empty, mo_relaxed);')}), "
+            f"so half the records a writer takes are first written by the other core. This round the pin "
+            f"moved before the segment checks, so its read-modify-write fetches the header line once "
+            f"(owned) instead of a load fetching it shared first. "
             f"Aligning payloads to cache lines (so two writers never share a payload line) measured within "
-            f"noise and was not kept. What would scale is an append point per writer (a block of records "
-            f"reserved per writer, or a segment per writer with the order kept per conversation): a change "
-            f"of the format and of the append and recycle protocols that this round did not make. "
-            f"Throughput at n threads ÷ at 1 thread (32 B):", "",
+            f"noise and was not kept. What would scale is an append point per writer (a segment per writer "
+            f"thread, opened in ring order, each with its own pins and fill; or a block of records reserved "
+            f"per writer): a change of the format and of the append and recycle protocols that this round "
+            f"did not make. How much it could win is measured: `weft_separate_logs` gives every thread a "
+            f"TurnLog of its own (nothing of the append path shared; not a way to use weft, since a "
+            f"conversation must live in one log). 32 B turns/s, weft vs weft_separate_logs: " +
+            ", ".join(f"{t} thr {rate(r.value(('append', 'weft', '32B', 'turns:2'), t))} vs "
+                      f"{rate(r.value(('append', 'weft_separate_logs', '32B', 'turns:2'), t))}" for t in THREADS) +
+            "; weft_separate_logs ÷ seed_mutex at 2 threads: " +
+            ", ".join(f"{p} {times(ratio(r.value(('append', 'weft_separate_logs', p, 'turns:2'), 2), r.value(('append', 'seed_mutex', p, 'turns:2'), 2)))}"
+                      for p in PAYLOADS) +
+            f". Throughput at n threads ÷ at 1 thread (32 B):", "",
             table(["implementation", "2 thr", "4 thr", "8 thr"], rows), ""]
     turnover = prof(profiles, "exchange_weft_32", "inclusive_per_op", "LogEngine::open_next")
     turnover_calls = prof(profiles, "exchange_weft_32", "calls_per_op", "LogEngine::open_next")
