@@ -421,9 +421,9 @@ TEST(LockTableRegion, attach_sees_what_another_view_wrote_and_rejects_garbage) {
 // A capacity whose region is larger than the address space (32-bit
 // targets) is refused, never wrapped: region_bytes() says 0, and a forged
 // header that claims 2^26 slots in a small region does not attach (found by
-// review: on armhf region_bytes(2^26) wrapped to 192 and attach said ok).
+// review: on armhf region_bytes(2^26) wrapped to the header size and attach said ok).
 TEST(LockTableRegion, a_capacity_beyond_the_address_space_is_refused_not_wrapped) {
-  const std::uint64_t true_bytes = 192 + 64 * std::uint64_t{0xFFFFFFFFu};
+  const std::uint64_t true_bytes = LockTable::header_bytes + 64 * std::uint64_t{0xFFFFFFFFu};
   if (sizeof(std::size_t) < 8) {
     EXPECT_EQ(LockTable::region_bytes(0xFFFFFFFFu), 0u);
   } else {
@@ -439,7 +439,7 @@ TEST(LockTableRegion, a_capacity_beyond_the_address_space_is_refused_not_wrapped
   // probe_window 4, region_bytes 8 (offset 24).
   const std::uint32_t slots = 1u << 26;
   std::memcpy(region + 16, &slots, 4);
-  const std::uint64_t wrapped = static_cast<std::uint32_t>(192 + 64 * std::uint64_t{slots});
+  const std::uint64_t wrapped = static_cast<std::uint32_t>(LockTable::header_bytes + 64 * std::uint64_t{slots});
   std::memcpy(region + 24, &wrapped, 8);
   LockTable forged;
   EXPECT_EQ(forged.attach(region, sizeof region, clock.clock()), LockStatus::bad_region);

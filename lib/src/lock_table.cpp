@@ -79,6 +79,21 @@ constexpr LockMode public_mode(W s) {
 }
 
 // ---- region layout -----------------------------------------------------
+// The statistics, one line per stripe: an operation counts on the stripe of
+// the slot it worked on (slot index mod counter_stripes), so threads working
+// on different sessions seldom share a counter's line; stats() sums them.
+struct alignas(64) Counters {
+  weft::atomic<W> acquisitions;
+  weft::atomic<W> releases;
+  weft::atomic<W> busy;
+  weft::atomic<W> expiries;
+  weft::atomic<W> cas_retries;
+  weft::atomic<W> table_full;
+  weft::atomic<W> backouts;
+};
+static_assert(sizeof(Counters) == 64, "a counter stripe is one cache line");
+static_assert((LockTable::counter_stripes & (LockTable::counter_stripes - 1)) == 0, "stripes: a power of two");
+
 struct alignas(64) Header {
   Wide magic;
   weft::atomic<u32> format_version;
@@ -88,15 +103,9 @@ struct alignas(64) Header {
   Wide region_bytes;
   weft::atomic<u32> process_slots;  // Config::process_slots (1: no process table)
   alignas(64) weft::atomic<W> next_token;  // the last token issued
-  alignas(64) weft::atomic<W> acquisitions;
-  weft::atomic<W> releases;
-  weft::atomic<W> busy;
-  weft::atomic<W> expiries;
-  weft::atomic<W> cas_retries;
-  weft::atomic<W> table_full;
-  weft::atomic<W> backouts;
+  Counters counters[LockTable::counter_stripes];
 };
-static_assert(sizeof(Header) == LockTable::header_bytes, "header is three cache lines");
+static_assert(sizeof(Header) == LockTable::header_bytes, "header: two lines and the counter stripes");
 
 struct alignas(64) Slot {
   weft::atomic<W> state;
@@ -206,6 +215,9 @@ struct LockEngine {
   Slot* slots;
   u32 capacity;
   u32 window;
+
+  // The counter stripe of slot `index` (the Counters comment above).
+  Counters& stat(u64 index) { return header.counters[index & (LockTable::counter_stripes - 1)]; }
 
   u64 processes = 1;                            // process slots, counting slot 0
   u64 proc = 0;                                 // this handle's process slot
@@ -328,7 +340,7 @@ struct LockEngine {
       const u32 index = at(home, offset);
       View view;
       while (!read_view(slots[index], view)) {
-        bump(header.cas_retries);
+        bump(stat(index).cas_retries);
         if (!budget.spend()) { result.kind = Scan::contended; return result; }
       }
       const W mode = mode_of(view.state);
@@ -382,7 +394,7 @@ struct LockEngine {
     slot.deadline.store(deadline, mo_release);  // P2
     WEFT_RACE_POINT("lock_table.publish.before");
     slot.state.store(next_state(keyed_state, held_mode(mode), 1, 0), mo_seq_cst);  // P1
-    bump(header.acquisitions);
+    bump(stat(index).acquisitions);
     return token;
   }
 
@@ -447,7 +459,7 @@ struct LockEngine {
   // A slot was marked by another handle: back off, and once it has been so
   // for reap_after waits, ask whether that handle's process lives.
   void wait_for_mover(u64 holder) {
-    bump(header.cas_retries);
+    bump(stat(0).cas_retries);
     if (++mover_waits >= reap_after && reap_for(holder)) return;
     backoff(mover_waits);
   }
@@ -465,10 +477,10 @@ struct LockEngine {
     raise_reach(home, my_offset);
     WEFT_RACE_POINT("lock_table.acquire.before_claim");
     if (!slot.state.compare_exchange_strong(expected, claiming, mo_seq_cst)) {  // P1
-      bump(header.cas_retries);
+      bump(stat(scan.candidate).cas_retries);
       return false;
     }
-    if (scan.candidate_expired) bump(header.expiries);
+    if (scan.candidate_expired) bump(stat(scan.candidate).expiries);
     slot.key_hi.store(key.hi, mo_release);  // P2
     slot.key_lo.store(key.lo, mo_release);  // P2
     const W keyed = next_state(claiming, mode_keyed, static_cast<u32>(proc), 0);
@@ -482,7 +494,7 @@ struct LockEngine {
 #endif
     if (verdict != Verdict::keep) {
       slot.state.store(next_state(keyed, mode_empty, 0, 0), mo_seq_cst);  // P1
-      bump(header.backouts);
+      bump(stat(scan.candidate).backouts);
       WEFT_RACE_POINT("lock_table.acquire.backed_out");
       if (verdict == Verdict::contended) {
         out.status = LockStatus::contended;
@@ -494,7 +506,7 @@ struct LockEngine {
     out.token = publish(scan.candidate, keyed, owner, mode, deadline,
                         next_state(keyed, mode_empty, 0, 0), refusal);
     if (out.token == 0) {  // no token to give: the claim backs out
-      bump(header.backouts);
+      bump(stat(scan.candidate).backouts);
       out.status = refusal;
       return true;
     }
@@ -511,10 +523,10 @@ struct LockEngine {
     const W keyed = next_state(expected, mode_keyed, static_cast<u32>(proc), 0);
     WEFT_RACE_POINT("lock_table.takeover.before");
     if (!slot.state.compare_exchange_strong(expected, keyed, mo_seq_cst)) {  // P1
-      bump(header.cas_retries);
+      bump(stat(scan.slot).cas_retries);
       return false;
     }
-    bump(header.expiries);
+    bump(stat(scan.slot).expiries);
     // Without a token the expired lease stays as it was (its side words are
     // untouched until publish writes them).
     const W seen = scan.view.state;
@@ -548,7 +560,7 @@ struct LockEngine {
     const W flags = (seen & cancel_bit) | (extend ? writing_bit : 0);
     const W wanted = next_state(seen, mode_of(seen), count, flags);
     if (move_held(scan.slot, seen, wanted, extend, deadline) != Moved::done) return false;
-    bump(header.acquisitions);
+    bump(stat(scan.slot).acquisitions);
     out.status = LockStatus::acquired;
     out.token = scan.view.token;
     out.depth = count;
@@ -570,7 +582,7 @@ struct LockEngine {
     W expected = seen;
     if (!slots[index].state.compare_exchange_strong(expected, wanted, mo_seq_cst)) {  // P1
       if (extend) unmark(index);
-      bump(header.cas_retries);
+      bump(stat(index).cas_retries);
       return Moved::lost;
     }
     if (extend) {
@@ -762,7 +774,7 @@ AcquireResult LockTable::try_acquire(const Id& key, OwnerId owner, LockMode mode
         if (!scan.has_candidate) {
           // Slots a dead process left claimed are no candidates: reap.
           if (engine.reap_again()) continue;
-          bump(engine.header.table_full);
+          bump(engine.stat(0).table_full);
           out.status = LockStatus::table_full;
           return out;
         }
@@ -780,7 +792,7 @@ AcquireResult LockTable::try_acquire(const Id& key, OwnerId owner, LockMode mode
           decided = engine.add_holder(deadline, scan, out);
           break;
         }
-        bump(engine.header.busy);
+        bump(engine.stat(scan.slot).busy);
         out.status = LockStatus::busy;
         out.holder_mode = public_mode(view.state);
         out.holder = view.owner;
@@ -826,12 +838,12 @@ ReleaseResult LockTable::release(const Id& key, Token token) noexcept {
     WEFT_RACE_POINT("lock_table.release.before_cas");
     if (engine.slots[scan.slot].state.compare_exchange_strong(expected, wanted,
                                                               mo_seq_cst)) {  // P1
-      bump(engine.header.releases);
+      bump(engine.stat(scan.slot).releases);
       out.status = LockStatus::released;
       out.depth_left = left;
       return out;
     }
-    bump(engine.header.cas_retries);
+    bump(engine.stat(scan.slot).cas_retries);
   }
   out.status = LockStatus::contended;
   return out;
@@ -895,7 +907,7 @@ LockStatus LockTable::request_cancel(const Id& key) noexcept {
                                                               mo_seq_cst)) {  // P1
       return LockStatus::ok;
     }
-    bump(engine.header.cas_retries);
+    bump(engine.stat(scan.slot).cas_retries);
   }
   return LockStatus::contended;
 }
@@ -948,13 +960,15 @@ LockStats LockTable::stats() const noexcept {
   LockStats s;
   if (region_ == nullptr) return s;
   const Header& h = header_of(region_);
-  s.acquisitions = h.acquisitions.load(mo_relaxed);
-  s.releases = h.releases.load(mo_relaxed);
-  s.busy = h.busy.load(mo_relaxed);
-  s.expiries = h.expiries.load(mo_relaxed);
-  s.cas_retries = h.cas_retries.load(mo_relaxed);
-  s.table_full = h.table_full.load(mo_relaxed);
-  s.backouts = h.backouts.load(mo_relaxed);
+  for (const Counters& c : h.counters) {  // bound: counter_stripes
+    s.acquisitions += c.acquisitions.load(mo_relaxed);
+    s.releases += c.releases.load(mo_relaxed);
+    s.busy += c.busy.load(mo_relaxed);
+    s.expiries += c.expiries.load(mo_relaxed);
+    s.cas_retries += c.cas_retries.load(mo_relaxed);
+    s.table_full += c.table_full.load(mo_relaxed);
+    s.backouts += c.backouts.load(mo_relaxed);
+  }
   return s;
 }
 

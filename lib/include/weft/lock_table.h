@@ -8,14 +8,17 @@
 //
 // ## Layout
 //
-//   region: [ Header: 3 cache lines ][ Slot 0 ][ Slot 1 ] ... [ Slot capacity-1 ]
+//   region: [ Header: 10 cache lines ][ Slot 0 ][ Slot 1 ] ... [ Slot capacity-1 ]
 //           [ process slot 1 ] ... [ process slot process_slots-1 ]  (if any)
 //   Header line 0: magic "WEFTLOCK", format version, word bits, capacity,
 //                  probe window, region bytes, process slots (written once
 //                  by init()).
 //   Header line 1: next_token (one fetch_add per new holder; with 32-bit
 //                  words a compare-exchange that stops at tokens_max).
-//   Header line 2: counters (acquisitions, busy, expiries, CAS retries, ...).
+//   Header lines 2-9: counters (acquisitions, busy, expiries, CAS retries,
+//                  ...), one line per stripe: an operation counts on the
+//                  stripe of its slot (index mod counter_stripes), so
+//                  threads on different sessions seldom share a line.
 //   Slot (64 bytes, one cache line):
 //     state     versioned state word (64 bits, or 32 with WEFT_WORD_BITS=32),
 //               layout below
@@ -276,7 +279,7 @@ class LockTable {
   };
 
   /// Format version written into regions (attach refuses others).
-  static constexpr std::uint32_t format_version = 3;
+  static constexpr std::uint32_t format_version = 4;
   /// Most process slots (Config::process_slots): 1024, or 256 with 32-bit
   /// words (a claim carries its process slot in the holder count).
   static constexpr std::uint32_t process_slots_max = WEFT_WORD_BITS == 32 ? 256 : 1024;
@@ -318,8 +321,12 @@ class LockTable {
   /// Not copyable: the object is a view of one region.
   LockTable& operator=(const LockTable&) = delete;
 
-  /// Bytes of the region header (three cache lines).
-  static constexpr std::size_t header_bytes = 192;
+  /// Lines of statistics counters in the header: an operation counts on the
+  /// line of the slot it worked on (slot index mod counter_stripes), so
+  /// threads on different sessions seldom share one; stats() sums them.
+  static constexpr std::size_t counter_stripes = 8;
+  /// Bytes of the region header (two cache lines and the counter stripes).
+  static constexpr std::size_t header_bytes = 128 + 64 * counter_stripes;
   /// Bytes of one slot (one cache line).
   static constexpr std::size_t slot_bytes = 64;
   /// Bytes a region must have for `capacity` slots; 0 when that is more than
