@@ -16,7 +16,9 @@
 //       (a ring of 1024 segments, 256 MiB, instead of 64: what a ring a
 //       preempted writer cannot outlast costs at 8 threads),
 //       weft_separate_logs (every thread its own TurnLog: what the shared
-//       append point costs; not a way to use weft),
+//       append point costs; not a way to use weft), weft_lanes and
+//       weft_lanes_coarseclock (Config::append_lanes = 8: each writer
+//       thread appends to segments of its own),
 //       seed_mutex and seed_shared_mutex (std::mutex / std::shared_mutex +
 //       unordered_map<thread id, vector<turn>>), moodycamel and boost_lockfree
 //       (raw enqueue of a turn record), ceiling_faa (a bare contended
@@ -144,7 +146,7 @@ weft::Clock bench_clock() {
 
 // Segments: 64 is the suite's ring (16 MiB); weft_ring256m runs 1024 (256
 // MiB) to show what a ring that outlasts a preempted writer changes.
-template <Time T, std::uint64_t Segments = 64>
+template <Time T, std::uint64_t Segments = 64, std::uint32_t Lanes = 1>
 class WeftStore {
  public:
   static constexpr std::uint32_t sample_period = 16;
@@ -158,6 +160,7 @@ class WeftStore {
     c.exchanges_per_thread = 16;
     c.reader_slots = 64;
     c.retention = weft::TurnLog::Retention::recycle_oldest;
+    c.append_lanes = Lanes;
     return c;
   }
   /// Turns the ring retains for `payload_bytes` (sizes the baselines' retention).
@@ -577,6 +580,8 @@ const AppendImpl append_impls[] = {
     {"weft_manualclock", bm_append<WeftStore<Time::manual>>},
     {"weft_ring256m", bm_append<WeftStore<Time::steady, 1024>>},
     {"weft_separate_logs", bm_append<SeparateWeftLogs<Time::steady>>},
+    {"weft_lanes", bm_append<WeftStore<Time::steady, 64, 8>>},
+    {"weft_lanes_coarseclock", bm_append<WeftStore<Time::coarse, 64, 8>>},
     {"seed_mutex", bm_append<SeedStore<std::mutex>>},
     {"seed_shared_mutex", bm_append<SeedStore<std::shared_mutex>>},
     {"moodycamel", bm_append<QueueStore<MoodycamelQueue>>},
@@ -742,6 +747,7 @@ int run_profile(const std::string& what, std::uint64_t ops) {
     if (bytes == 0 || bytes > 4096) return std::fprintf(stderr, "weft_bench: payload 1-4096\n"), 2;
     if (p[1] == "weft") return profile_exchange<WeftStore<Time::steady>>(bytes, ops), 0;
     if (p[1] == "weft_coarseclock") return profile_exchange<WeftStore<Time::coarse>>(bytes, ops), 0;
+    if (p[1] == "weft_lanes") return profile_exchange<WeftStore<Time::steady, 64, 8>>(bytes, ops), 0;
     if (p[1] == "weft_manualclock") return profile_exchange<WeftStore<Time::manual>>(bytes, ops), 0;
     if (p[1] == "seed_mutex") return profile_exchange<SeedStore<std::mutex>>(bytes, ops), 0;
     if (p[1] == "moodycamel") return profile_exchange<QueueStore<MoodycamelQueue>>(bytes, ops), 0;

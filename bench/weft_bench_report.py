@@ -33,7 +33,8 @@ PERF_TWO = ("perf record build/bench/bench/weft_bench "
 BEFORE = {"exchange_weft_32": 3210, "exchange_weft_4096": 13919, "begin_exchange": 885,
           "lock_weft_large_exclusive": 2844}
 THREADS = (1, 2, 4, 8)
-APPEND_IMPLS = ("weft", "weft_coarseclock", "weft_manualclock", "weft_ring256m", "weft_separate_logs", "seed_mutex", "seed_shared_mutex", "moodycamel",
+APPEND_IMPLS = ("weft", "weft_coarseclock", "weft_manualclock", "weft_ring256m", "weft_separate_logs",
+                "weft_lanes", "weft_lanes_coarseclock", "seed_mutex", "seed_shared_mutex", "moodycamel",
                 "boost_lockfree", "ceiling_faa", "ceiling_faa_memcpy")
 APPEND_BASELINES = ("seed_mutex", "seed_shared_mutex", "moodycamel", "boost_lockfree",
                     "ceiling_faa", "ceiling_faa_memcpy")
@@ -62,6 +63,8 @@ DESCRIPTIONS = {
     "weft_ring256m": "weft with a ring of 1024 segments (256 MiB) instead of 64 (16 MiB): retention under preemption",
     "weft_separate_logs": "every writer thread its own TurnLog (nothing of the append path shared): "
                           "what the shared append point costs; not a way to use weft",
+    "weft_lanes": "weft with Config::append_lanes = 8: each writer thread appends to segments of its own",
+    "weft_lanes_coarseclock": "weft_lanes with coarse_clock()",
     "weft_manualclock": "the same with a ManualClock that never moves (what reading the clock costs)",
     "seed_mutex": "std::mutex + unordered_map<thread id, vector<turn>>, payload copied into a std::string",
     "seed_shared_mutex": "the same with std::shared_mutex (snapshots take it shared)",
@@ -229,7 +232,12 @@ def evaluate_targets(r):
                       r.value(("append", "seed_mutex", p, "turns:2"), threads))
             xc = ratio(r.value(("append", "weft_coarseclock", p, "turns:2"), threads),
                        r.value(("append", "seed_mutex", p, "turns:2"), threads))
-            cells.append(f"{p}: {times(x)} (coarse clock: {times(xc)})")
+            xl = ratio(r.value(("append", "weft_lanes", p, "turns:2"), threads),
+                       r.value(("append", "seed_mutex", p, "turns:2"), threads))
+            xlc = ratio(r.value(("append", "weft_lanes_coarseclock", p, "turns:2"), threads),
+                        r.value(("append", "seed_mutex", p, "turns:2"), threads))
+            cells.append(f"{p}: {times(x)} (coarse clock: {times(xc)}; 8 lanes: {times(xl)}; "
+                         f"8 lanes, coarse clock: {times(xlc)})")
             ok = ok and x is not None and x >= need
         targets.append((label, f"append throughput ≥ {need}× seed_mutex at {threads} threads",
                         ", ".join(cells), ok))

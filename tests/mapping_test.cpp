@@ -631,7 +631,7 @@ TEST_F(MappingTest, recovery_raises_a_fill_damaged_below_its_records) {
   ASSERT_EQ(m.status, MapStatus::ok);
   LogLayout layout;
   ASSERT_EQ(inspect_log(m.mapping.data(), m.mapping.size(), &layout), LogStatus::ok);
-  const std::size_t segments_at = layout.region_bytes - layout.config.segment_count * layout.config.segment_bytes;
+  const std::size_t segments_at = layout.segments_offset;
   std::size_t current = layout.config.segment_count;
   for (std::uint32_t i = 0; i < layout.config.segment_count; i++) {
     SegmentReport seg;
@@ -704,7 +704,7 @@ TEST_F(MappingTest, recovery_counts_a_zeroed_segment_and_keeps_the_others) {
   LogLayout layout;
   ASSERT_EQ(inspect_log(m.mapping.data(), m.mapping.size(), &layout), LogStatus::ok);
   ASSERT_GE(layout.current, 3u);
-  const std::size_t segments_at = layout.region_bytes - layout.config.segment_count * layout.config.segment_bytes;
+  const std::size_t segments_at = layout.segments_offset;
   std::uint64_t total = 0, zeroed = 0;
   std::uint32_t victim = layout.config.segment_count;
   for (std::uint32_t i = 0; i < layout.config.segment_count; i++) {

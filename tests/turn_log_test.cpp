@@ -3,11 +3,16 @@
 // scenario tests.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
 #include "support/turn_fixture.h"
+#include "weft/log_inspect.h"
 
 namespace weft::testing {
 namespace {
@@ -274,6 +279,143 @@ TEST_F(T8_retention, keep_all_returns_log_full_instead_of_dropping_history) {
   EXPECT_EQ(last, LogStatus::log_full);
   EXPECT_EQ(static_cast<int>(texts("t").size()), committed);
   EXPECT_GT(log.stats().log_full, 0u);
+}
+
+// Append lanes: a thread that runs steps on request, so one thread keeps
+// its lane across steps.
+class StepThread {
+ public:
+  StepThread() : thread_([this] { loop(); }) {}
+  ~StepThread() {
+    run([] {}, true);
+    thread_.join();
+  }
+  void run(const std::function<void()>& step, bool last = false) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      step_ = step;
+      last_ = last;
+      pending_ = true;
+    }
+    changed_.notify_all();
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return !pending_; });
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [this] { return pending_; });
+      step_();
+      pending_ = false;
+      const bool last = last_;
+      lock.unlock();
+      changed_.notify_all();
+      if (last) return;
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::function<void()> step_;
+  bool pending_ = false, last_ = false;
+  std::thread thread_;
+};
+
+using AppendLanes = TurnLogTest;
+
+TEST_F(AppendLanes, lanes_are_part_of_the_geometry_and_bad_counts_are_refused) {
+  TurnLog::Config config;
+  config.segment_count = 4;
+  const std::size_t one = TurnLog::region_bytes(config);
+  config.append_lanes = 3;
+  EXPECT_EQ(TurnLog::region_bytes(config), one + 2 * 64);
+  config.append_lanes = 4;  // as many lanes as segments: refused
+  EXPECT_EQ(TurnLog::region_bytes(config), 0u);
+  config.append_lanes = 0;
+  EXPECT_EQ(TurnLog::region_bytes(config), 0u);
+  config.segment_count = 1024;
+  config.append_lanes = TurnLog::append_lanes_max + 1;
+  EXPECT_EQ(TurnLog::region_bytes(config), 0u);
+  TurnLog bad;
+  EXPECT_EQ(bad.create(config, clock.clock()), LogStatus::bad_region);
+}
+
+// Two threads on two lanes append to two segments; each lane keeps its own
+// until it is full, and both histories are whole and in order.
+TEST_F(AppendLanes, two_threads_on_two_lanes_append_to_segments_of_their_own) {
+  TurnLog::Config config;
+  config.segment_bytes = 4096;
+  config.segment_count = 8;
+  config.append_lanes = 2;
+  make(config);
+  StepThread a, b;
+  a.run([] { TurnLog::set_thread_lane(0); });
+  b.run([] { TurnLog::set_thread_lane(1); });
+  auto exchange = [this](const std::string& thread, int i) {
+    const auto x = begin(thread, thread + std::to_string(i));
+    ASSERT_EQ(say(x, Role::user, thread + " q" + std::to_string(i)), LogStatus::ok);
+    ASSERT_EQ(say(x, Role::assistant, thread + " a" + std::to_string(i)), LogStatus::ok);
+    ASSERT_EQ(log.commit(x), LogStatus::ok);
+  };
+  for (int i = 0; i < 3; i++) {
+    a.run([&] { exchange("a", i); });
+    b.run([&] { exchange("b", i); });
+  }
+  LogLayout layout;
+  ASSERT_EQ(inspect_log(const_cast<void*>(log.region()), TurnLog::region_bytes(config), &layout), LogStatus::ok);
+  EXPECT_EQ(layout.config.append_lanes, 2u);
+  EXPECT_EQ(layout.current, 2u);  // one segment per lane, not one shared
+  for (std::uint32_t i = 1; i <= 2; i++) {
+    SegmentReport seg;
+    ASSERT_EQ(inspect_segment(const_cast<void*>(log.region()), TurnLog::region_bytes(config), i, &seg), LogStatus::ok);
+    EXPECT_EQ(seg.records, 6u) << "segment " << i << ": three exchanges of one thread";
+  }
+  const std::vector<std::string> want_a = {"a q0", "a a0", "a q1", "a a1", "a q2", "a a2"};
+  const std::vector<std::string> want_b = {"b q0", "b a0", "b q1", "b a1", "b q2", "b a2"};
+  EXPECT_EQ(texts("a"), want_a);
+  EXPECT_EQ(texts("b"), want_b);
+}
+
+// A lane whose segment was recycled under it (its thread went quiet while
+// the other lane ran the ring round) moves to a new segment on its next
+// append; the other lane's turns and its own later ones are all there.
+TEST_F(AppendLanes, a_lane_whose_segment_was_recycled_moves_on) {
+  TurnLog::Config config;
+  config.segment_bytes = 1024;  // 3 records a segment
+  config.segment_count = 4;
+  config.thread_capacity = 8;
+  config.exchanges_per_thread = 4;
+  config.append_lanes = 2;
+  config.retention = TurnLog::Retention::recycle_oldest;
+  make(config);
+  StepThread quiet;
+  quiet.run([&] {
+    TurnLog::set_thread_lane(0);
+    const auto x = begin("quiet", "q0");
+    ASSERT_EQ(say(x, Role::user, "early"), LogStatus::ok);
+    ASSERT_EQ(log.commit(x), LogStatus::ok);
+  });
+  StepThread busy;
+  busy.run([&] {
+    TurnLog::set_thread_lane(1);
+    for (int i = 0; i < 30; i++) {
+      const auto y = begin("busy", "b" + std::to_string(i));
+      ASSERT_EQ(say(y, Role::user, "turn " + std::to_string(i)), LogStatus::ok);
+      ASSERT_EQ(log.commit(y), LogStatus::ok);
+    }
+  });
+  EXPECT_GT(log.stats().segments_recycled, 0u);
+  EXPECT_TRUE(texts("quiet").empty());  // its segment went round: trimmed as a prefix
+  quiet.run([&] {
+    const auto x = begin("quiet", "q1");
+    ASSERT_EQ(say(x, Role::user, "later"), LogStatus::ok);
+    ASSERT_EQ(log.commit(x), LogStatus::ok);
+  });
+  EXPECT_EQ(texts("quiet"), std::vector<std::string>{"later"});
+  const auto busy_turns = texts("busy");
+  ASSERT_FALSE(busy_turns.empty());
+  EXPECT_EQ(busy_turns.back(), "turn 29");
 }
 
 using T9_fencing = TurnLogTest;

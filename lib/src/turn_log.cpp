@@ -26,6 +26,9 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+#if defined(__linux__)
+#include <sched.h>  // sched_getcpu: a writer's lane
+#endif
 
 #include "detail/backoff.h"
 #include "detail/mutants.h"
@@ -34,6 +37,9 @@
 #include "detail/word.h"
 #include "weft/atomic.h"
 #include "weft/scan.h"
+#if defined(WEFT_SEAM_SIM)
+#include "weft/sim/sim.h"  // sim::current_thread(): the lane of a simulated thread
+#endif
 
 namespace weft {
 inline namespace WEFT_SEAM_NS {
@@ -151,7 +157,8 @@ struct alignas(64) Header {
   Wide region_bytes;
   Wide records_per_segment;
   Wide process_slots;
-  alignas(64) weft::atomic<W> current;  // sequence of the segment taking appends (0: none yet)
+  Wide append_lanes;                    // Config::append_lanes
+  alignas(64) weft::atomic<W> current;  // the newest segment opened (0: none yet)
   alignas(64) weft::atomic<W> head;     // oldest retained sequence
   alignas(64) weft::atomic<W> counters[13];
 };
@@ -233,8 +240,14 @@ struct alignas(64) SegmentHeader {
   weft::atomic<W> sealed;
   weft::atomic<W> writers;  // pins of appends in progress by handles of process slot 0
   weft::atomic<W> transit;  // process slot + 1 of whoever prepares or recycles it (0: none)
+  weft::atomic<W> lane;     // the append lane it was opened for (written before `ready`)
 };
 static_assert(sizeof(SegmentHeader) == 64, "segment header is one cache line");
+
+// An append lane: the segment its writers append to (0: none yet).
+struct alignas(64) LaneSlot {
+  weft::atomic<W> current;
+};
 static_assert(weft::TurnLog::region_alignment == weft::detail::region_alignment, "one alignment for every region");
 
 struct alignas(64) RecordHeader {
@@ -254,13 +267,13 @@ constexpr u64 round_up(u64 n, u64 to) { return (n + to - 1) / to * to; }
 // Where everything is, computed from the geometry.
 struct Geometry {
   u64 segment_bytes = 0, segment_count = 0, thread_capacity = 0, window = 0, readers = 0;
-  u64 processes = 1;
+  u64 processes = 1, lanes = 1;
   u64 records_per_segment = 0, payload_area = 0;
   u64 segment_mask = 0;  // segment_count - 1 when it is a power of two (no division per lookup), else 0
   // Offsets in 64 bits: on 32-bit targets a geometry may describe more than
   // the address space, which make() refuses before anything is cut to size_t.
   u64 threads_at = 0, exchanges_at = 0, readers_at = 0, processes_at = 0, pins_at = 0, segments_at = 0,
-      total = 0;
+      lanes_at = 0, total = 0;
 
   // The offsets from the counts above.
   void place() {
@@ -271,6 +284,8 @@ struct Geometry {
     processes_at = readers_at + readers * sizeof(ReaderSlot);
     pins_at = processes_at + (processes - 1) * sizeof(ProcessSlot);
     segments_at = round_up(pins_at + segment_count * (processes - 1) * sizeof(W), 64);
+    lanes_at = segments_at + segment_count * segment_bytes;  // after the ring: a v3 layout plus the lanes
+    total = lanes_at + lanes * sizeof(LaneSlot);
   }
 
   static bool make(const TurnLog::Config& c, Geometry& g) {
@@ -281,6 +296,8 @@ struct Geometry {
         (c.exchanges_per_thread & (c.exchanges_per_thread - 1)) != 0 ||
         c.exchange_timeout_ns == 0 || c.process_slots == 0 ||
         c.process_slots > TurnLog::process_slots_max ||
+        c.append_lanes == 0 || c.append_lanes > TurnLog::append_lanes_max ||
+        c.append_lanes >= c.segment_count ||
         (c.retention != TurnLog::Retention::keep_all &&
          c.retention != TurnLog::Retention::recycle_oldest)) {
       return false;
@@ -291,10 +308,10 @@ struct Geometry {
     g.window = c.exchanges_per_thread;
     g.readers = c.reader_slots;
     g.processes = c.process_slots;
+    g.lanes = c.append_lanes;
     g.records_per_segment = std::max<u64>(1, (c.segment_bytes - 64) / 256);
     g.payload_area = c.segment_bytes - 64 - g.records_per_segment * 64;
     g.place();
-    g.total = g.segments_at + g.segment_count * g.segment_bytes;
     if (g.total > SIZE_MAX) return false;  // 32-bit targets: more than the address space
     return g.payload_area >= 64;
   }
@@ -314,6 +331,30 @@ u64 checksum_of(const RecordHeader& r, const unsigned char* payload, u32 length)
 }
 
 bool id_is_zero(const Id& id) { return id.hi == 0 && id.lo == 0; }
+
+#if WEFT_HOSTED
+// The lane this thread chose with TurnLog::set_thread_lane (lane_auto: none).
+thread_local u32 chosen_lane = TurnLog::lane_auto;
+#endif
+
+#if WEFT_HOSTED && !defined(WEFT_SEAM_SIM)
+// This thread's append lane, before the modulo of a log's lane count: the
+// one it chose, else the CPU it runs on (Linux: threads on different cores
+// append through different lanes, which is what keeps lines apart; a thread
+// that migrates mid-append is still correct, its pin names its segment),
+// else 0, 1, 2 ... in the order threads first append.
+u64 thread_lane() noexcept {
+  if (chosen_lane != TurnLog::lane_auto) return chosen_lane;
+#if defined(__linux__)
+  const int cpu = sched_getcpu();
+  if (cpu >= 0) return static_cast<u64>(cpu);
+#endif
+  static weft::atomic<u32> next{0};
+  thread_local u32 mine = 0;  // the lane + 1 (0: not taken yet)
+  if (mine == 0) mine = next.fetch_add(1, mo_relaxed) + 1;
+  return mine - 1;
+}
+#endif
 
 }  // namespace
 
@@ -336,6 +377,7 @@ struct LogEngine {
     g.window = header.exchanges_per_thread.load(mo_relaxed);
     g.readers = header.reader_slots.load(mo_relaxed);
     g.processes = header.process_slots.load(mo_relaxed);
+    g.lanes = header.append_lanes.load(mo_relaxed);
     g.records_per_segment = header.records_per_segment.load(mo_relaxed);
     g.payload_area = g.segment_bytes - 64 - g.records_per_segment * 64;
     g.place();
@@ -838,8 +880,9 @@ struct LogEngine {
   // `value` fits the word (callers bound tickets, fences and progress units).
   static void raise(weft::atomic<W>& word, u64 value) { detail::raise_word(word, value); }
 
-  // Opens segment cur+1 (cur = 0: the first). Returns false for log_full.
-  bool open_next(u64 cur) {
+  // Opens segment cur+1 (cur = 0: the first) for append lane `lane_tag`.
+  // Returns false for log_full.
+  bool open_next(u64 cur, u64 lane_tag) {
     const u64 next = cur + 1;
     if (next > TurnLog::sequences_max) return false;  // sequences never wrap: log_full
     SegmentHeader& seg = segment(next);
@@ -905,6 +948,7 @@ struct LogEngine {
       for (u64 j = 0; j < g.records_per_segment; j++) records[j].state.store(rec_empty, mo_relaxed);
       seg.fill.store(0, mo_relaxed);
       seg.sealed.store(0, mo_relaxed);
+      seg.lane.store(static_cast<W>(lane_tag), mo_relaxed);
       seg.word.store(seg_word(next, seg_ready), mo_release);  // R4
       seg.transit.store(0, mo_release);
       W expected = static_cast<W>(cur);
@@ -919,14 +963,66 @@ struct LogEngine {
     u64 seq = 0, index = 0, offset = 0;
   };
 
-  // Reserves a record with `payload` bytes: pins the segment, one fetch_add.
-  // The caller unpins (unpin_writer(seq)) after publishing.
+  // ---- append lanes ----------------------------------------------------------
+  // Writers append to their lane's segment (lane(): which lane this thread
+  // writes through); each lane opens segments of its own from the one ring
+  // sequence, so with more than one lane two threads on two lanes share no
+  // pin, fill or record line. With one lane (the default) every writer
+  // appends to the newest segment, as a single append point.
+  static constexpr u64 no_lane = ~u64{0};
+  weft::atomic<W>& lane_word(u64 k) { return region_part<LaneSlot>(region, g.lanes_at)[k].current; }
+  u64 lane() const {
+    if (g.lanes <= 1) return 0;
+#if defined(WEFT_SEAM_SIM)
+    return static_cast<u64>(sim::current_thread()) % g.lanes;  // each simulated thread its lane
+#elif WEFT_HOSTED
+    return thread_lane() % g.lanes;
+#else
+    return 0;  // bare metal: one lane
+#endif
+  }
+  // The lane segment `seq` was opened for, once it is ready for `seq`;
+  // no_lane otherwise.
+  u64 lane_of(u64 seq) {
+    SegmentHeader& seg = segment(seq);
+    if (seg.word.load(mo_acquire) != seg_word(seq, seg_ready)) return no_lane;
+    return seg.lane.load(mo_relaxed);  // R4: written before the word's release store
+  }
+  // Moves lane `k` off `cur` (its segment is full, sealed, recycled or
+  // none yet) to a segment opened for it: the newest one if it was opened
+  // for this lane (by another of its writers), else the next of the ring,
+  // opened here. False for log_full. Bound: attempts_max rounds, each one
+  // opening a segment or seeing one opened.
+  bool open_lane(u64 k, u64 cur) {
+    weft::atomic<W>& lane_cur = lane_word(k);
+    for (u32 attempt = 0; attempt < TurnLog::attempts_max; attempt++) {
+      if (lane_cur.load(mo_acquire) != cur) return true;  // another writer of the lane moved it
+      const u64 newest = header.current.load(mo_acquire);
+      if (newest > cur && lane_of(newest) == k) {
+        W expected = static_cast<W>(cur);
+        lane_cur.compare_exchange_strong(expected, static_cast<W>(newest), mo_acq_rel);
+        WEFT_RACE_POINT("turn_log.lane.moved");
+        return true;
+      }
+      if (!open_next(newest, k)) return false;
+    }
+    return false;
+  }
+
+  // Reserves a record with `payload` bytes in this thread's lane: pins the
+  // segment, one fetch_add. The caller unpins (unpin_writer(seq)) after
+  // publishing.
   LogStatus reserve(u64 payload_bytes, Reservation& out) {
     const u64 size = round_up(payload_bytes, 8);
+    const u64 k = lane();
+    weft::atomic<W>& lane_cur = lane_word(k);
     for (u32 attempt = 0; attempt < TurnLog::attempts_max; attempt++) {
-      const u64 cur = header.current.load(mo_acquire);
-      if (cur == 0) {
-        if (!open_next(0)) return LogStatus::log_full;
+      const u64 cur = lane_cur.load(mo_acquire);
+      if (cur == 0 || cur > header.current.load(mo_acquire)) {  // no segment yet (or a damaged word)
+        if (!open_lane(k, cur)) {
+          count(c_log_full);
+          return LogStatus::log_full;
+        }
         continue;
       }
       SegmentHeader& seg = segment(cur);
@@ -934,13 +1030,10 @@ struct LogEngine {
       // in owned, and the checks and the reservation below then hit it (a
       // load first would fetch the line shared, and the pin fetch it again).
       pin_writer(cur);  // R5
-      if (seg.word.load(mo_seq_cst) != seg_word(cur, seg_ready)) {  // moved on
+      if (seg.word.load(mo_seq_cst) != seg_word(cur, seg_ready) || seg.sealed.load(mo_acquire) != 0) {
+        // Recycled under the lane, or full: the lane moves on.
         unpin_writer(cur);
-        continue;
-      }
-      if (seg.sealed.load(mo_acquire) != 0) {
-        unpin_writer(cur);
-        if (!open_next(cur)) {
+        if (!open_lane(k, cur)) {
           count(c_log_full);
           return LogStatus::log_full;
         }
@@ -977,7 +1070,7 @@ struct LogEngine {
       seg.sealed.store(1, mo_release);  // full: later reservations go to the next segment
       unpin_writer(cur);
       WEFT_RACE_POINT("turn_log.reserve.sealed");
-      if (!open_next(cur)) {
+      if (!open_lane(k, cur)) {
         count(c_log_full);
         return LogStatus::log_full;
       }
@@ -1236,6 +1329,10 @@ void TurnLog::Owned::operator()(unsigned char* p) const noexcept {
 
 TurnLog::~TurnLog() { LogEngine::leave(*this); }
 
+#if WEFT_HOSTED
+void TurnLog::set_thread_lane(std::uint32_t lane) noexcept { chosen_lane = lane; }
+#endif
+
 LogStatus TurnLog::join(const Liveness& liveness) noexcept {
   if (region_ == nullptr) return LogStatus::not_initialized;
   if (detail::kept_identity(liveness.identity) == 0 || liveness.alive == nullptr || process_ != 0) {
@@ -1301,6 +1398,8 @@ LogStatus TurnLog::init(void* region, std::size_t bytes, const Config& config, C
   h->region_bytes.store(g.total, mo_relaxed);
   h->records_per_segment.store(g.records_per_segment, mo_relaxed);
   h->process_slots.store(g.processes, mo_relaxed);
+  h->append_lanes.store(g.lanes, mo_relaxed);
+  for (u64 i = 0; i < g.lanes; i++) new (base + g.lanes_at + i * sizeof(LaneSlot)) LaneSlot{};
   // The oldest retained sequence is 1 from the start (not set by the first
   // opener: one that died between opening and setting it would leave it 0).
   h->head.store(1, mo_relaxed);
@@ -1333,11 +1432,13 @@ LogStatus TurnLog::attach(void* region, std::size_t bytes, Clock clock) noexcept
   const u64 window = h.exchanges_per_thread.load(mo_relaxed);
   const u64 readers = h.reader_slots.load(mo_relaxed);
   const u64 processes = h.process_slots.load(mo_relaxed);
+  const u64 lanes = h.append_lanes.load(mo_relaxed);
   if (seg_bytes > 0xFFFFFFFFu || seg_count > 0xFFFFFFFFu || threads > 0xFFFFFFFFu ||
-      window > 0xFFFFFFFFu || readers > 0xFFFFFFFFu || processes > 0xFFFFFFFFu) {
+      window > 0xFFFFFFFFu || readers > 0xFFFFFFFFu || processes > 0xFFFFFFFFu || lanes > 0xFFFFFFFFu) {
     return LogStatus::bad_region;
   }
   c.process_slots = static_cast<u32>(processes);
+  c.append_lanes = static_cast<u32>(lanes);
   c.segment_bytes = static_cast<u32>(seg_bytes);
   c.segment_count = static_cast<u32>(seg_count);
   c.thread_capacity = static_cast<u32>(threads);
@@ -1980,6 +2081,8 @@ LogStatus inspect_log(void* region, std::size_t bytes, LogLayout* out) noexcept 
   out->config.exchange_timeout_ns = h.exchange_timeout_ns.load(mo_relaxed);
   out->config.retention = static_cast<TurnLog::Retention>(h.retention.load(mo_relaxed));
   out->region_bytes = h.region_bytes.load(mo_relaxed);
+  out->segments_offset = e.g.segments_at;
+  out->config.append_lanes = static_cast<u32>(e.g.lanes);
   out->records_per_segment = e.g.records_per_segment;
   out->payload_area_bytes = e.g.payload_area;
   out->head = h.head.load(mo_acquire);

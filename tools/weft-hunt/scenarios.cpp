@@ -97,6 +97,24 @@ void s1_c(sim::Run& run) {
   run.check([w] { return final_check(w, 2); });
 }
 
+// S1.h: the same ring with two append lanes. Three writers (the simulator
+// gives its threads lanes 0, 1, 0, ...) open segments for their lanes, fill
+// them and make the ring recycle while a request streams and a reader holds
+// a snapshot: a lane's segment may be recycled under it, two lanes may race
+// to open the next sequence. Histories stay whole prefixes in order, and
+// nothing a reader holds changes.
+void s1_h(sim::Run& run) {
+  TurnLog::Config config = small_log(TurnLog::Retention::recycle_oldest);
+  config.append_lanes = 2;
+  auto* w = run.own(new TurnWorld(run, config));
+  chat_request(w, 0, 1);  // history before the run (setup is not scheduled)
+  run.thread("request", [w] { chat_request(w, 0, 2); });
+  run.thread("churn-a", [w] { w->burst(1, 1, 8); });
+  run.thread("churn-b", [w] { w->burst(2, 100, 8); });
+  run.thread("reader", [w] { w->hold(0); });
+  run.check([w] { return final_check(w, 3); });
+}
+
 // S1.d: one request dies after its question; another streams its answer in
 // chunks; time moves. Nobody sees half a turn or a dead exchange's turn, and
 // the thread is not stuck.
@@ -738,6 +756,8 @@ std::vector<Scenario> all_scenarios() {
       {"S3", "three workers insert one trace id at once", "T2", s3, 0},
       {"S4.b", "two requests check-then-create one task while a neighbour moves", "L1 L8", s4_b, 0},
       {"S5", "three users, three sessions, three conversations at once", "T1 T6 L1", s5, 0},
+      {"S1.h", "two append lanes open, fill and recycle one ring under a request and a reader", "T1 T3 T4 T8",
+       s1_h, 0},
       {"S1.g", "worker processes killed anywhere in a shared ring; another keeps serving", "T1 T4 T8 T10", s1_g,
        0, 500},
       {"S2.g", "session-lock processes killed anywhere; another keeps taking the sessions", "L3 L4 T10", s2_g, 0,

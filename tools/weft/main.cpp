@@ -203,12 +203,14 @@ int inspect(const std::string& path, bool all) {
   fmt::print("file       {} ({} bytes)\n", path, bytes);
   fmt::print("kind       TurnLog, format version {}\n", weft::TurnLog::format_version);
   fmt::print("geometry   {} segments x {} bytes ({} records, {} payload bytes each); {} thread slots; "
-             "{} exchanges in flight per thread; {} reader slots; {} process slots; region {} bytes\n",
+             "{} exchanges in flight per thread; {} reader slots; {} process slots; {} append lanes; "
+             "region {} bytes\n",
              c.segment_count, c.segment_bytes, layout.records_per_segment, layout.payload_area_bytes,
-             c.thread_capacity, c.exchanges_per_thread, c.reader_slots, c.process_slots, layout.region_bytes);
+             c.thread_capacity, c.exchanges_per_thread, c.reader_slots, c.process_slots, c.append_lanes,
+             layout.region_bytes);
   fmt::print("policies   exchange timeout {:.3f} s, retention {}\n", static_cast<double>(c.exchange_timeout_ns) / 1e9,
              c.retention == weft::TurnLog::Retention::keep_all ? "keep_all" : "recycle_oldest");
-  fmt::print("ring       head {}, current {} ({} segments retained)\n", layout.head, layout.current,
+  fmt::print("ring       head {}, newest {} ({} segments retained)\n", layout.head, layout.current,
              layout.current == 0 ? 0 : layout.current - layout.head + 1);
   const weft::LogStats s = o.log.stats();
   fmt::print("counters   exchanges begun {}, commits {}, aborts {}, expiries {}, duplicates {}, turns {}, "

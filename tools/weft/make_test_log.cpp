@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <string>
 
+#include "weft/log_inspect.h"
 #include "weft/mapping.h"
 
 namespace {
@@ -108,7 +109,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (damage == "zero-segment") {  // the first segment (sequence 1, slot 1 of the ring)
-    const std::size_t segments_at = m.mapping.size() - std::size_t{config.segment_count} * config.segment_bytes;
+    weft::LogLayout layout;
+    if (weft::inspect_log(base, m.mapping.size(), &layout) != weft::LogStatus::ok) return fail("inspect_log");
+    const std::size_t segments_at = layout.segments_offset;
     std::memset(base + segments_at + 1 * config.segment_bytes, 0, config.segment_bytes);
     return 0;
   }

@@ -25,8 +25,9 @@ struct LogLayout {
   std::uint64_t region_bytes = 0;         ///< bytes the region needs (its header says)
   std::uint64_t records_per_segment = 0;  ///< record headers per segment
   std::uint64_t payload_area_bytes = 0;   ///< payload bytes per segment (payload_bytes_max)
+  std::uint64_t segments_offset = 0;      ///< where the ring's first segment starts in the region
   std::uint64_t head = 0;                 ///< oldest retained segment sequence (0: none opened)
-  std::uint64_t current = 0;              ///< segment sequence taking appends (0: none opened)
+  std::uint64_t current = 0;              ///< newest segment sequence opened (0: none opened)
   std::uint64_t threads_used = 0;         ///< thread slots that hold a thread id
 };
 

@@ -338,6 +338,16 @@ class TurnLog {
     /// process dies holding there is reclaimed only by recover_log(). With
     /// the default 1 nobody can join and the layout has no process table.
     std::uint32_t process_slots = 1;
+    /// Append lanes (1 .. append_lanes_max, below segment_count): each lane
+    /// appends to a segment of its own, opened in ring order. A thread
+    /// appends through lane (c mod append_lanes), c the CPU it runs on
+    /// (Linux; elsewhere the order in which threads first append; bare
+    /// metal: lane 0), or the lane it chose (set_thread_lane). With one lane
+    /// every writer shares the newest segment's pin, fill and record lines;
+    /// with as many lanes as cores that append, no two cores do. The cost:
+    /// up to append_lanes segments are open at once, partly filled, and a
+    /// later turn can land in an older lane's segment (end_position()).
+    std::uint32_t append_lanes = 1;
   };
 
   /// How a handle says which process it is and asks whether another is
@@ -349,9 +359,19 @@ class TurnLog {
   /// Bytes of a record header.
   static constexpr std::size_t record_header_bytes = 64;
   /// Format version written into regions.
-  static constexpr std::uint32_t format_version = 3;
+  static constexpr std::uint32_t format_version = 4;
   /// Most process slots (Config::process_slots).
   static constexpr std::uint32_t process_slots_max = 1024;
+  /// Most append lanes (Config::append_lanes).
+  static constexpr std::uint32_t append_lanes_max = 64;
+  /// set_thread_lane(): no chosen lane, the CPU's.
+  static constexpr std::uint32_t lane_auto = 0xFFFFFFFFu;
+#if WEFT_HOSTED
+  /// This thread appends through lane (lane mod append_lanes) of every log
+  /// from now on, whatever CPU it runs on: for thread-per-core servers that
+  /// pin their workers, and for tests. lane_auto goes back to the CPU's.
+  static void set_thread_lane(std::uint32_t lane) noexcept;
+#endif
   /// Required alignment of a region.
   static constexpr std::size_t region_alignment = 64;
   /// Bound on retries of one call (each means another thread made progress).
