@@ -554,7 +554,7 @@ def section_misses(r, profiles, targets, src):
             f"and the recycler walks them all; the same `perf record` puts it at 9% of one thread's cycles.", ""]
     wl, sl = prof(profiles, "exchange_weft_32", "locked_per_op"), prof(profiles, "exchange_seed_mutex_32", "locked_per_op")
     rows = [[f"`{impl}`"] + [times(scaling(r, impl, "32B", t)) for t in (2, 4, 8)]
-            for impl in ("weft", "weft_separate_logs", "seed_mutex", "moodycamel", "ceiling_faa")]
+            for impl in ("weft", "weft_lanes", "weft_separate_logs", "seed_mutex", "moodycamel", "ceiling_faa")]
     fin = "LogStatus TurnWriter::finish()"
     out += ["### 2. Atomic read-modify-writes on lines every writer shares (T1, T2, T4)", "",
             f"weft executes {n(wl, '{:.1f}')} atomic RMWs per exchange (the first run: 25.5), the seeds' design "
@@ -565,7 +565,7 @@ def section_misses(r, profiles, targets, src):
             f"now, on the slot's second line ({src.at(T, 'alignas(64) weft::atomic<W> turns;', full=True)}; "
             f"`stats()` sums them), and exchanges begun are next_ticket - 1, counted by nobody. Those RMWs "
             f"remain but land on a line only the conversation's writer touches.", "",
-            f"What remains is the append protocol's single append point: per append `writers + 1` "
+            f"With one append lane (the default) the append protocol has a single append point: per append `writers + 1` "
             f"({src.at(T, 'void pin_writer(u64 seq) { writer_pin(seq, proc).fetch_add(1, mo_seq_cst); }', full=True)}), the reservation "
             f"`fill.fetch_add` ({src.at(T, 'const u64 old = seg.fill.fetch_add(')}) and `writers - 1` "
             f"({src.at(T, 'void unpin_writer(u64 seq) { writer_pin(seq, proc).fetch_sub(1, mo_release); }')}), all three on the "
@@ -580,21 +580,26 @@ def section_misses(r, profiles, targets, src):
             f"moved before the segment checks, so its read-modify-write fetches the header line once "
             f"(owned) instead of a load fetching it shared first. "
             f"Aligning payloads to cache lines (so two writers never share a payload line) measured within "
-            f"noise and was not kept. What would scale is an append point per writer: a few *lanes*, each "
-            f"with its own current segment (its own pins, fill and record lines, prepared by its own "
-            f"writers), segments still opened in ring order from one sequence counter. It is a change of "
-            f"the format, of the append and recycle protocols and of one contract, and this round did not "
-            f"make it: with one append point every record reserved before `end_position()` is below it and "
-            f"every later one above it, which is what `sync_log`'s durability watermark means; with lanes a "
-            f"later record can land in an older lane's segment, below a watermark already handed out, so "
-            f"`sync_log` would have to seal every lane and wait for its pins first. How much it could win is measured: `weft_separate_logs` gives every thread a "
-            f"TurnLog of its own (nothing of the append path shared; not a way to use weft, since a "
-            f"conversation must live in one log). 32 B turns/s, weft vs weft_separate_logs: " +
-            ", ".join(f"{t} thr {rate(r.value(('append', 'weft', '32B', 'turns:2'), t))} vs "
+            f"noise and was not kept. What scales is an append point per core, and this round built it: "
+            f"*append lanes* (`Config::append_lanes`, {src.at(T, 'bool open_lane(u64 k, u64 cur) {')}). Each lane "
+            f"appends to segments of its own, opened in ring order from the one sequence; a writer takes the "
+            f"lane of the CPU it runs on, so writers on two cores share no pin, fill or record line. The "
+            f"default stays one lane: with more, up to L segments are open at once, and a later turn can land "
+            f"in an older lane's segment, below an `end_position()` already handed out (`sync_log`'s promise "
+            f"is about turns appended before the call, which still holds). `weft_lanes` is the suite's log "
+            f"with 8 lanes; `weft_separate_logs` gives every thread a TurnLog of its own (nothing of the "
+            f"append path shared; not a way to use weft, since a conversation must live in one log), the most "
+            f"lanes could win. 32 B turns/s, weft / weft_lanes / weft_separate_logs: " +
+            ", ".join(f"{t} thr {rate(r.value(('append', 'weft', '32B', 'turns:2'), t))} / "
+                      f"{rate(r.value(('append', 'weft_lanes', '32B', 'turns:2'), t))} / "
                       f"{rate(r.value(('append', 'weft_separate_logs', '32B', 'turns:2'), t))}" for t in THREADS) +
-            "; weft_separate_logs ÷ seed_mutex at 2 threads: " +
-            ", ".join(f"{p} {times(ratio(r.value(('append', 'weft_separate_logs', p, 'turns:2'), 2), r.value(('append', 'seed_mutex', p, 'turns:2'), 2)))}"
+            "; weft_lanes ÷ seed_mutex at 2 threads: " +
+            ", ".join(f"{p} {times(ratio(r.value(('append', 'weft_lanes', p, 'turns:2'), 2), r.value(('append', 'seed_mutex', p, 'turns:2'), 2)))}"
                       for p in PAYLOADS) +
+            " (with coarse_clock: " +
+            ", ".join(f"{p} {times(ratio(r.value(('append', 'weft_lanes_coarseclock', p, 'turns:2'), 2), r.value(('append', 'seed_mutex', p, 'turns:2'), 2)))}"
+                      for p in PAYLOADS) +
+            ")"
             f". Throughput at n threads ÷ at 1 thread (32 B):", "",
             table(["implementation", "2 thr", "4 thr", "8 thr"], rows), ""]
     turnover = prof(profiles, "exchange_weft_32", "inclusive_per_op", "LogEngine::open_next")

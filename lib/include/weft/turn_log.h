@@ -15,10 +15,13 @@
 //
 //   [ Header ][ ThreadSlot x thread_capacity ][ ExchangeSlot x thread_capacity x
 //     exchanges_per_thread ][ ReaderSlot x reader_slots ][ Segment x segment_count ]
+//     [ LaneSlot 64 B x append_lanes ]
 //
 //   Segment (segment_bytes):  [ SegmentHeader 64 B ][ record ][ record ] ...
 //   SegmentHeader: sequence (which logical segment lives here), fill (the
-//                  fetch_add reservation counter), sealed_at, writers (pins).
+//                  fetch_add reservation counter), sealed, writers (pins),
+//                  the append lane it was opened for.
+//   LaneSlot:      the sequence of the segment the lane appends to.
 //   Record:        [ RecordHeader 64 B: state, thread id (2 words), ticket,
 //                    meta (index, role, flags, payload length), request id
 //                    (2 words), checksum ][ payload, padded to 8 bytes ]
@@ -34,18 +37,35 @@
 //   (weft/id.h).
 //   A *position* is sequence << 24 | record index (sequence << 10 | index with
 //   32-bit words): it names a record for ever (a recycled segment gets a new
-//   sequence, so old positions fail), and positions grow with the log.
+//   sequence, so old positions fail), and with one append lane positions
+//   grow with the log.
 //
 // ## Append protocol
 //
-// A writer pins the current segment (writers + 1), reserves with ONE
-// fetch_add on its `fill` (with 32-bit words a compare-exchange that never
-// takes more than fits), writes header and payload, computes the checksum
-// and publishes with a release store of the record's state word: busy ->
-// written (pairing R1). The reservation that first crosses the segment's end
-// seals it (sealed_at = where it began) and opens the next segment; later
-// crossers retry there. A reader walking a segment stops at sealed_at or at
-// the first record that is not yet written: it never sees half a record [T4].
+// A writer pins its lane's segment (writers + 1), checks that the segment
+// still holds that sequence, ready and not sealed (R5: a recycler marks the
+// segment and then reads the pins, so one of the two sees the other),
+// reserves with ONE fetch_add on its `fill` (with 32-bit words a
+// compare-exchange that never takes more than fits), writes header and
+// payload, computes the checksum and publishes with a release store of the
+// record's state word: busy -> written (pairing R1). The reservation that
+// first crosses the segment's end seals it and opens the next segment for
+// the lane; later crossers retry there. A reader walks every segment from the
+// head to the newest, each up to its fill, and shows only records whose
+// state says written and then committed: it never sees half a record [T4].
+//
+// Append lanes (Config::append_lanes): with one lane every writer appends to
+// the newest segment. With L lanes a writer appends through lane (CPU mod
+// L), and a lane that needs a segment opens the ring's next sequence for
+// itself (or takes the newest if another writer of the lane just opened it),
+// so writers on different cores share no pin, fill or record line. A lane's
+// word is only a hint: every append re-checks the segment's own word after
+// pinning it (R5), so a lane pointing at a segment that filled, was
+// recycled or never existed costs a move, never a record. Segments of all
+// lanes are one ring in sequence order, recycled oldest first; an exchange's
+// turns may lie in several lanes' segments, and readers order by (ticket,
+// index), never by place. What lanes change is end_position(): a later turn
+// can land below it, in an older lane's segment.
 //
 // ## Exchange state machine (one ExchangeSlot per ticket, ring of W per thread)
 //
@@ -503,10 +523,12 @@ class TurnLog {
   /// The counters.
   [[nodiscard]] LogStats stats() const noexcept;
   /// The log's end: every record reserved so far (complete or still being
-  /// written) has a TurnView::position below it, and every later record will
-  /// be at or above it (positions grow with the log). What a durability
-  /// watermark is measured in (weft/mapping.h, sync_log). 0 before the first
-  /// append or with no region.
+  /// written) has a TurnView::position below it, and with one append lane
+  /// every later record will be at or above it (positions grow with the
+  /// log; with more lanes a later record can land below it, in an older
+  /// lane's segment). What a durability watermark is measured in
+  /// (weft/mapping.h, sync_log). 0 before the first append or with no
+  /// region.
   [[nodiscard]] std::uint64_t end_position() const noexcept;
   /// True once init(), attach() or create() succeeded.
   [[nodiscard]] bool attached() const noexcept { return region_ != nullptr; }
