@@ -13,6 +13,7 @@
 
 #include "support/turn_fixture.h"
 #include "weft/log_inspect.h"
+#include "weft/recovery.h"
 
 namespace weft::testing {
 namespace {
@@ -416,6 +417,46 @@ TEST_F(AppendLanes, a_lane_whose_segment_was_recycled_moves_on) {
   const auto busy_turns = texts("busy");
   ASSERT_FALSE(busy_turns.empty());
   EXPECT_EQ(busy_turns.back(), "turn 29");
+}
+
+// A lane word no opener wrote (damage, a forged region) costs no segment:
+// the lane takes the newest one that was opened for it (or opens the next
+// for itself) and appends there. recover_log() starts every lane over.
+TEST_F(AppendLanes, a_damaged_lane_word_wastes_no_segment_and_recovery_clears_it) {
+  TurnLog::Config config;
+  config.segment_bytes = 4096;
+  config.segment_count = 8;
+  config.append_lanes = 2;
+  make(config);
+  const std::size_t bytes = TurnLog::region_bytes(config);
+  auto* base = static_cast<unsigned char*>(const_cast<void*>(log.region()));
+  StepThread a;
+  auto exchange = [this](const std::string& request) {
+    const auto x = begin("t", request);
+    ASSERT_EQ(say(x, Role::user, request), LogStatus::ok);
+    ASSERT_EQ(log.commit(x), LogStatus::ok);
+  };
+  a.run([&] {
+    TurnLog::set_thread_lane(0);
+    exchange("one");
+  });
+  LogLayout layout;
+  ASSERT_EQ(inspect_log(base, bytes, &layout), LogStatus::ok);
+  ASSERT_EQ(layout.current, 1u);
+  const std::size_t lanes_at = layout.segments_offset + std::size_t{config.segment_count} * config.segment_bytes;
+  const std::uint64_t forged = 1000;  // far beyond the newest segment
+  std::memcpy(base + lanes_at, &forged, sizeof forged);
+  a.run([&] { exchange("two"); });
+  ASSERT_EQ(inspect_log(base, bytes, &layout), LogStatus::ok);
+  EXPECT_EQ(layout.current, 1u);  // the lane takes back the newest segment, opened for it: nothing wasted
+  EXPECT_EQ(texts("t"), (std::vector<std::string>{"one", "two"}));
+  RecoveryReport report;
+  ASSERT_EQ(recover_log(base, bytes, &report), LogStatus::ok);
+  std::uint64_t lane0 = 1;
+  std::memcpy(&lane0, base + lanes_at, sizeof lane0);
+  EXPECT_EQ(lane0, 0u);
+  a.run([&] { exchange("three"); });
+  EXPECT_EQ(texts("t"), (std::vector<std::string>{"one", "two", "three"}));
 }
 
 using T9_fencing = TurnLogTest;

@@ -988,23 +988,31 @@ struct LogEngine {
     if (seg.word.load(mo_acquire) != seg_word(seq, seg_ready)) return no_lane;
     return seg.lane.load(mo_relaxed);  // R4: written before the word's release store
   }
-  // Moves lane `k` off `cur` (its segment is full, sealed, recycled or
-  // none yet) to a segment opened for it: the newest one if it was opened
-  // for this lane (by another of its writers), else the next of the ring,
-  // opened here. False for log_full. Bound: attempts_max rounds, each one
-  // opening a segment or seeing one opened.
+  // Moves lane `k` off `cur` (its segment is full, sealed, recycled, or
+  // its word names no segment) to a segment opened for it: the newest one
+  // if it was opened for this lane (by another of its writers), else the
+  // next of the ring, opened here, and taken even when other lanes opened
+  // more since (a segment opened for the lane is never left unused). False
+  // for log_full. Bound: attempts_max rounds, each one opening a segment or
+  // seeing one opened.
   bool open_lane(u64 k, u64 cur) {
     weft::atomic<W>& lane_cur = lane_word(k);
     for (u32 attempt = 0; attempt < TurnLog::attempts_max; attempt++) {
       if (lane_cur.load(mo_acquire) != cur) return true;  // another writer of the lane moved it
       const u64 newest = header.current.load(mo_acquire);
-      if (newest > cur && lane_of(newest) == k) {
+      u64 take = 0;
+      if (newest != cur && lane_of(newest) == k) {
+        take = newest;
+      } else {
+        if (!open_next(newest, k)) return false;
+        if (lane_of(newest + 1) == k) take = newest + 1;  // opened for this lane (here or by a lane mate)
+      }
+      if (take != 0) {
         W expected = static_cast<W>(cur);
-        lane_cur.compare_exchange_strong(expected, static_cast<W>(newest), mo_acq_rel);
+        lane_cur.compare_exchange_strong(expected, static_cast<W>(take), mo_acq_rel);
         WEFT_RACE_POINT("turn_log.lane.moved");
         return true;
       }
-      if (!open_next(newest, k)) return false;
     }
     return false;
   }
@@ -1018,7 +1026,9 @@ struct LogEngine {
     weft::atomic<W>& lane_cur = lane_word(k);
     for (u32 attempt = 0; attempt < TurnLog::attempts_max; attempt++) {
       const u64 cur = lane_cur.load(mo_acquire);
-      if (cur == 0 || cur > header.current.load(mo_acquire)) {  // no segment yet (or a damaged word)
+      // No segment yet, one recycled since (not pinned: a pin there would
+      // stop its recycler), or a word no opener wrote (damage).
+      if (cur == 0 || cur < header.head.load(mo_acquire) || cur > header.current.load(mo_acquire)) {
         if (!open_lane(k, cur)) {
           count(c_log_full);
           return LogStatus::log_full;
@@ -2483,6 +2493,9 @@ LogStatus recover_log(void* region, std::size_t bytes, RecoveryReport* out) noex
   for (u64 i = 0; i < e.g.segment_count; i++) {  // bound: segment_count
     if (seg_state(e.segment(i).word.load(mo_acquire)) == seg_ready && rebuild_tail(e, i)) out->tails_rebuilt++;
   }
+  // Lane words are hints (an append checks the segment they name): after a
+  // crash or damage every lane starts over and opens a segment of its own.
+  for (u64 k = 0; k < e.g.lanes; k++) e.lane_word(k).store(0, mo_relaxed);  // bound: append_lanes
   {  // Every sequence from the head to the current one is a ready segment, unless damage lost it.
     const u64 head = std::max<u64>(e.header.head.load(mo_acquire), 1);
     const u64 cur = e.header.current.load(mo_acquire);

@@ -37,8 +37,9 @@ struct Clock {
 /// times (docs/BENCHMARKS.md). For services whose exchange timeouts and leases
 /// are many ticks long (seconds, not milliseconds): an expiry or a lease end
 /// is seen up to one tick late. On Linux it has the time base of
-/// steady_clock() and lags it by less than a tick, so handles with either
-/// clock may share one region.
+/// steady_clock() and lags it by less than a tick; still, give every handle
+/// of one region the same clock (a lease is judged on the table's clock, and
+/// two clocks a tick apart would disagree on when it ends).
 [[nodiscard]] Clock coarse_clock() noexcept;
 
 /// The resolution of coarse_clock() in ns (1 where it is steady_clock()).

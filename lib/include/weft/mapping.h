@@ -225,7 +225,9 @@ struct SyncResult {
   /// turn whose append (or TurnWriter::finish) returned before the call, and
   /// every exchange whose commit returned before it, lies below it and is on
   /// stable storage. A record below it that was still being written when the
-  /// call began is not promised.
+  /// call began is not promised. With append_lanes > 1 a turn appended
+  /// after the call began can also lie below it: compare only turns whose
+  /// append returned before the call.
   std::uint64_t durable_position = 0;
 };
 /// Power-loss durability up to a watermark for a TurnLog on a shared file

@@ -512,6 +512,10 @@ class TurnLog {
   /// visited of each thread is a prefix of its history even while exchanges
   /// keep committing (for the first 64 threads met; records of further
   /// threads are judged one by one). It is not one instant across threads.
+  /// With append_lanes > 1 a turn can land behind the walk (in an older
+  /// lane's segment): a thread's exchange that began and finished while the
+  /// walk ran may then be missed while a later one is visited. Export a
+  /// quiet log, or read threads with snapshot(), when that matters.
   LogStatus for_each_committed(bool (*visit)(void* context, const TurnView& view),
                                void* context) noexcept;
   /// Trims the thread's history up to and including `through_ticket` (a
