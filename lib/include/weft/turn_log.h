@@ -64,8 +64,13 @@
 // recycled or never existed costs a move, never a record. Segments of all
 // lanes are one ring in sequence order, recycled oldest first; an exchange's
 // turns may lie in several lanes' segments, and readers order by (ticket,
-// index), never by place. What lanes change is end_position(): a later turn
-// can land below it, in an older lane's segment.
+// index), never by place. What lanes change: a later turn can land below
+// end_position(), in an older lane's segment (for_each_committed and
+// sync_log say what that means for them); and since recycling a segment
+// trims each thread through the highest ticket it holds, a quiet lane's old
+// segment holding a thread's newest turn takes the thread's whole history
+// with it when it is recycled (still a prefix, but more than one lane would
+// lose).
 //
 // ## Exchange state machine (one ExchangeSlot per ticket, ring of W per thread)
 //
