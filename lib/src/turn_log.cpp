@@ -1024,15 +1024,18 @@ struct LogEngine {
     const u64 size = round_up(payload_bytes, 8);
     const u64 k = lane();
     weft::atomic<W>& lane_cur = lane_word(k);
+    // The lane leaves segment `from` (open_lane); false, counted, for log_full.
+    const auto move_on = [&](u64 from) {
+      if (open_lane(k, from)) return true;
+      count(c_log_full);
+      return false;
+    };
     for (u32 attempt = 0; attempt < TurnLog::attempts_max; attempt++) {
       const u64 cur = lane_cur.load(mo_acquire);
       // No segment yet, one recycled since (not pinned: a pin there would
       // stop its recycler), or a word no opener wrote (damage).
       if (cur == 0 || cur < header.head.load(mo_acquire) || cur > header.current.load(mo_acquire)) {
-        if (!open_lane(k, cur)) {
-          count(c_log_full);
-          return LogStatus::log_full;
-        }
+        if (!move_on(cur)) return LogStatus::log_full;
         continue;
       }
       SegmentHeader& seg = segment(cur);
@@ -1043,10 +1046,7 @@ struct LogEngine {
       if (seg.word.load(mo_seq_cst) != seg_word(cur, seg_ready) || seg.sealed.load(mo_acquire) != 0) {
         // Recycled under the lane, or full: the lane moves on.
         unpin_writer(cur);
-        if (!open_lane(k, cur)) {
-          count(c_log_full);
-          return LogStatus::log_full;
-        }
+        if (!move_on(cur)) return LogStatus::log_full;
         continue;
       }
 #if WEFT_WORD_BITS == 32
@@ -1080,10 +1080,7 @@ struct LogEngine {
       seg.sealed.store(1, mo_release);  // full: later reservations go to the next segment
       unpin_writer(cur);
       WEFT_RACE_POINT("turn_log.reserve.sealed");
-      if (!open_lane(k, cur)) {
-        count(c_log_full);
-        return LogStatus::log_full;
-      }
+      if (!move_on(cur)) return LogStatus::log_full;
     }
     return LogStatus::contended;
   }
