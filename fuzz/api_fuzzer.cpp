@@ -56,6 +56,7 @@ struct ShadowTurn {
 struct ShadowExchange {
   int thread = 0;
   std::uint64_t ticket = 0;
+  std::uint64_t request = 0;      // the request id's low word
   std::vector<ShadowTurn> turns;  // in reservation (index) order
   enum Outcome { open, committed, ended } outcome = open;
 };
@@ -137,11 +138,24 @@ struct LogWorld {
         const weft::BeginResult b = log.begin_exchange(thread_id(t), request == 0 ? weft::Id{} : weft::Id{0xAE, request}, policy, fence);
         const bool bad = t >= thread_count || request == 0 || p >= 2;
         if (bad && b.status != weft::LogStatus::invalid_argument) fail("begin with bad arguments did not say invalid_argument");
+        if (!bad) {  // [T2] a request id among the thread's last W tickets is a duplicate, whatever is in flight
+          std::uint64_t top = 0;
+          const ShadowExchange* same = nullptr;
+          for (const ShadowExchange& x : exchanges) {
+            if (x.thread != t) continue;
+            if (x.ticket > top) top = x.ticket;
+            if (x.request == request) same = &x;  // the latest one: tickets grow along `exchanges`
+          }
+          if (same != nullptr && same->ticket + config.exchanges_per_thread > top) {
+            if (b.status != weft::LogStatus::duplicate) fail("a re-send inside the dedup window was not a duplicate");
+            if (b.exchange.ticket != same->ticket) fail("a duplicate named another ticket");
+          }
+        }
         if (b.status == weft::LogStatus::ok) {
           for (const ShadowExchange& x : exchanges) {
             if (x.thread == t && x.ticket >= b.exchange.ticket) fail("begin returned a ticket already issued");
           }
-          exchanges.push_back(ShadowExchange{t, b.exchange.ticket, {}, ShadowExchange::open});
+          exchanges.push_back(ShadowExchange{t, b.exchange.ticket, request, {}, ShadowExchange::open});
         }
         break;
       }

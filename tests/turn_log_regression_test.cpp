@@ -244,8 +244,8 @@ TEST_F(TurnLogRegression, dedup_returns_the_wrong_ticket_when_the_slot_is_reused
 // (T2) the dedup filter never hides a duplicate: with windows of 2, 8 and
 // 16 (filtered) and 32 (every slot read), a stream of begins drawn from a
 // small pool of request ids is a duplicate exactly when the same request
-// holds a ticket of the window (the W - 1 tickets before the next one),
-// and then names that ticket.
+// holds a ticket of the window (the W tickets before the next one, every
+// one still in its slot), and then names that ticket.
 TEST_F(TurnLogRegression, dedup_filter_finds_every_duplicate_in_the_window) {
   for (const std::uint32_t w : {2u, 8u, 16u, 32u}) {
     TurnLog::Config c;
@@ -261,7 +261,7 @@ TEST_F(TurnLogRegression, dedup_filter_finds_every_duplicate_in_the_window) {
       const std::string request = "q" + std::to_string(rng() % (2 * w + 3));
       std::uint64_t expected = 0;
       const std::uint64_t next = by_ticket.size();  // the ticket a new exchange would take
-      for (std::uint64_t k = next - 1; k >= 1 && k + w > next; k--) {  // the window: W - 1 tickets back
+      for (std::uint64_t k = next - 1; k >= 1 && k + w >= next; k--) {  // the window: W tickets back
         if (by_ticket[k] == request) {
           expected = k;
           break;

@@ -63,7 +63,9 @@ void writer(StressRun& run, int me) {
     if (random() % 20 == 0) {  // the client re-sends the same request [T2]
       const BeginResult again = run.log.begin_exchange(thread, request, policy);
       const bool same = again.status == LogStatus::duplicate && again.exchange.ticket == x.ticket;
-      const bool outside_window = again.status == LogStatus::ok && again.exchange.ticket >= x.ticket + 16;
+      // A new exchange only once x left the window (the last W = 16 tickets
+      // before the new one): its ticket is at least x's + W + 1.
+      const bool outside_window = again.status == LogStatus::ok && again.exchange.ticket >= x.ticket + 17;
       if (!same && !outside_window) run.violation(std::string("T2: re-send gave ") + to_string(again.status));
       if (again.status == LogStatus::ok && again.exchange.ticket != x.ticket) (void)run.log.abort(again.exchange);
       run.duplicates++;

@@ -67,6 +67,31 @@ TEST_F(T2_no_duplication, a_second_begin_with_the_same_request_id_is_duplicate_w
   EXPECT_EQ(log.stats().duplicates, 2u);
 }
 
+// S2: a client re-sends while its first request is still open and W - 1
+// later requests have begun. Every slot is taken, next_ticket waits at the
+// slot of the first; the re-send must still find it [T2], not answer
+// too_many_in_flight (the stress test caught this under qemu's timing).
+TEST_F(T2_no_duplication, a_resend_is_duplicate_while_all_w_exchanges_are_open) {
+  constexpr int w = 8;  // the fixture's exchanges_per_thread
+  std::vector<ExchangeRef> open;
+  for (int i = 0; i < w; i++) open.push_back(begin("t", "r" + std::to_string(i)));
+  ASSERT_EQ(log.begin_exchange(tid("t"), tid("another"), BeginPolicy::queue).status,
+            LogStatus::too_many_in_flight);
+  for (int i = 0; i < w; i++) {
+    const auto again = log.begin_exchange(tid("t"), tid("r" + std::to_string(i)), BeginPolicy::queue);
+    EXPECT_EQ(again.status, LogStatus::duplicate) << "r" << i;
+    EXPECT_EQ(again.exchange.ticket, open[static_cast<std::size_t>(i)].ticket) << "r" << i;
+  }
+  // Once the first is finished its slot takes ticket W + 1, and r0 has left
+  // the window (the last W tickets): a re-send of it is a new exchange.
+  ASSERT_EQ(log.commit(open[0]), LogStatus::ok);
+  const auto next = log.begin_exchange(tid("t"), tid("r-next"), BeginPolicy::queue);
+  ASSERT_EQ(next.status, LogStatus::ok);
+  EXPECT_EQ(next.exchange.ticket, static_cast<std::uint64_t>(w) + 1);
+  EXPECT_EQ(log.begin_exchange(tid("t"), tid("r1"), BeginPolicy::queue).status, LogStatus::duplicate);
+  EXPECT_EQ(log.stats().exchanges_begun, static_cast<std::uint64_t>(w) + 1);
+}
+
 TEST_F(T2_no_duplication, the_same_request_id_on_another_thread_is_a_new_exchange) {
   EXPECT_EQ(log.begin_exchange(tid("a"), tid("req"), BeginPolicy::queue).status, LogStatus::ok);
   EXPECT_EQ(log.begin_exchange(tid("b"), tid("req"), BeginPolicy::queue).status, LogStatus::ok);

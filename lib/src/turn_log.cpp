@@ -1505,14 +1505,17 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
     WEFT_RACE_POINT("turn_log.begin.start");
     e.advance(ti, now);
     const u64 n = t.next_ticket.load(mo_acquire);
-    // Dedup over the last W tickets, including ticket n if already claimed
-    // [T2]. With the filter only the slots whose fingerprint matches are
-    // read, and ticket n (the one claim that can be in progress: next_ticket
-    // moves past a ticket only once its exchange is published, after its
-    // fingerprint).
+    // Dedup over the last W tickets [T2]: n - W .. n - 1, or n - W + 1 .. n
+    // once ticket n is claimed. Tickets n and n - W share a slot, so the
+    // scan reads W + 1 tickets and the slot's own ticket says which one it
+    // holds (n - W is the one a re-send finds when all W exchanges are
+    // open and next_ticket waits at its slot). With the filter only the
+    // slots whose fingerprint matches are read, and ticket n (the one claim
+    // that can be in progress: next_ticket moves past a ticket only once
+    // its exchange is published, after its fingerprint). Bound: W + 1.
     bool wait = false;
     u64 claimer = 0;  // the process slot + 1 of a claim waited for
-    for (u64 k = n; k + e.g.window > n && k >= 1; k--) {
+    for (u64 k = n; k + e.g.window >= n && k >= 1; k--) {
 #if !(defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_CHECK_THEN_INSERT))
       if (filtered && k != n && print_of(print_word(t, k & (e.g.window - 1)).load(mo_relaxed), k & (e.g.window - 1)) != print) {
         continue;  // not this request (the load is ordered after next_ticket's acquire)
