@@ -287,6 +287,48 @@ TEST_F(T8_retention, recycling_never_frees_what_a_pinned_snapshot_reads) {
   EXPECT_GT(appended, 3);
 }
 
+// An opener resets only the records the segment's last sequence reserved;
+// the rest must still be empty from an earlier opening. Small turns fill
+// every record of every segment, then large turns reuse the ring with 2-3
+// records a segment plus one reservation that does not fit (reserved,
+// never written), then small turns again. A stale state would show as a
+// committed record nobody appended there [T1, T8].
+TEST_F(T8_retention, a_reused_segment_shows_none_of_its_earlier_records) {
+  TurnLog::Config config;
+  config.segment_bytes = 4096;  // 15 records, 3072 payload bytes
+  config.segment_count = 3;
+  config.thread_capacity = 8;
+  config.exchanges_per_thread = 4;
+  config.reader_slots = 4;
+  config.retention = TurnLog::Retention::recycle_oldest;
+  make(config);
+  const auto phase = [&](const std::string& thread, int count, std::size_t bytes) {
+    for (int i = 0; i < count; i++) {
+      const auto x = begin(thread, thread + std::to_string(i));
+      ASSERT_EQ(say(x, Role::user, std::string(bytes, static_cast<char>('a' + i % 26))), LogStatus::ok);
+      ASSERT_EQ(log.commit(x), LogStatus::ok);
+    }
+  };
+  const auto committed_in_ready_segments = [&] {
+    std::uint64_t committed = 0;
+    for (std::uint32_t i = 0; i < config.segment_count; i++) {
+      SegmentReport seg;
+      EXPECT_EQ(inspect_segment(const_cast<void*>(log.region()), TurnLog::region_bytes(config), i, &seg), LogStatus::ok);
+      if (seg.state == SegmentState::ready) committed += seg.committed;
+      EXPECT_EQ(seg.malformed, 0u);
+    }
+    return committed;
+  };
+  phase("t", 100, 8);
+  phase("u", 20, 1200);
+  EXPECT_EQ(committed_in_ready_segments(), texts("u").size());
+  phase("v", 25, 8);
+  const std::size_t v = texts("v").size();
+  EXPECT_EQ(v, 25u);
+  EXPECT_EQ(committed_in_ready_segments(), texts("u").size() + v);
+  EXPECT_GE(log.stats().segments_recycled, 10u);
+}
+
 TEST_F(T8_retention, keep_all_returns_log_full_instead_of_dropping_history) {
   TurnLog::Config config;
   config.segment_bytes = 1024;

@@ -944,9 +944,17 @@ struct LogEngine {
         continue;
       }
       WEFT_RACE_POINT("turn_log.open_next.preparing");
+      // Only the records the physical segment's last sequence reserved can
+      // hold a state: nothing writes a record at or above the fill, so the
+      // ones above it are still empty from an earlier opening (or from
+      // create). The fill is reset after them (release): an opener that dies
+      // midway leaves the old fill, and the next opener resets them again.
+      // With 4 KiB turns this is 48 of a 256 KiB segment's 1023 records.
+      // Bound: records_per_segment.
       RecordHeader* records = region_part<RecordHeader>(segment_base(next), 64);
-      for (u64 j = 0; j < g.records_per_segment; j++) records[j].state.store(rec_empty, mo_relaxed);
-      seg.fill.store(0, mo_relaxed);
+      const u64 used = record_count(seg);
+      for (u64 j = 0; j < used; j++) records[j].state.store(rec_empty, mo_relaxed);
+      seg.fill.store(0, mo_release);
       seg.sealed.store(0, mo_relaxed);
       seg.lane.store(static_cast<W>(lane_tag), mo_relaxed);
       seg.word.store(seg_word(next, seg_ready), mo_release);  // R4
