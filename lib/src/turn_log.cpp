@@ -202,7 +202,22 @@ constexpr u64 request_print(const Id& request) {
 // Exchange slot k's fingerprint word and the lane's shift in it.
 inline weft::atomic<W>& print_word(ThreadSlot& t, u64 slot) { return t.request_prints[slot / lanes_per_word]; }
 constexpr int print_shift(u64 slot) { return static_cast<int>(16 * (slot % lanes_per_word)); }
-constexpr u64 print_of(W word, u64 slot) { return (static_cast<u64>(word) >> print_shift(slot)) & 0xFFFF; }
+// The lanes of fingerprint word `word` that hold `print`: bit 16 l + 15 set
+// for each such lane l (exact: no carry crosses a lane).
+constexpr u64 print_matches(W word, u64 print) {
+  constexpr u64 ones = WEFT_WORD_BITS == 64 ? 0x0001000100010001ULL : 0x00010001ULL;  // 1 in each lane
+  constexpr u64 low = ones * 0x7FFF, high = ones * 0x8000;
+  const u64 x = static_cast<u64>(word) ^ (print * ones);  // 0 in the lanes that match
+  return ~(((x & low) + low) | x | low) & high;
+}
+#if WEFT_WORD_BITS == 64
+static_assert(print_matches(0xABCD'0000'FFFF'ABCDULL, 0xABCD) == 0x8000'0000'0000'8000ULL);
+static_assert(print_matches(0x8000'0001'7FFF'0000ULL, 0x0000) == 0x0000'0000'0000'8000ULL);
+static_assert(print_matches(0x8000'0001'7FFF'0000ULL, 0x8000) == 0x8000'0000'0000'0000ULL);
+#else
+static_assert(print_matches(0xABCD'ABCDu, 0xABCD) == 0x8000'8000u);
+static_assert(print_matches(0x8000'0000u, 0x0000) == 0x0000'8000u);
+#endif
 // Stores slot `slot`'s fingerprint. Only the winner of a claim writes (the
 // ticket protocol orders the claims of one thread: the next one starts
 // after this one's exchange was published), so a load and a store do.
@@ -1506,7 +1521,11 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
   ThreadSlot& t = e.thread_at(ti);
   const u64 now = clock_.now();
   out.exchange.thread = thread;
+#if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_CHECK_THEN_INSERT)
+  const bool filtered = false;  // MUTANT: its claims write no fingerprint
+#else
   const bool filtered = e.g.window <= dedup_lanes;
+#endif
   const u64 print = request_print(request);
   detail::ReapPacing reaped;  // how often this call asks whether a holder lives (see reap_for)
   for (u32 attempt = 0; attempt < attempts_max; attempt++) {
@@ -1514,24 +1533,39 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
     e.advance(ti, now);
     const u64 n = t.next_ticket.load(mo_acquire);
     // Dedup over the last W tickets [T2]: n - W .. n - 1, or n - W + 1 .. n
-    // once ticket n is claimed. Tickets n and n - W share a slot, so the
-    // scan reads W + 1 tickets and the slot's own ticket says which one it
-    // holds (n - W is the one a re-send finds when all W exchanges are
+    // once ticket n is claimed. Tickets n and n - W share a slot, so the W
+    // slots hold the window and each slot's own ticket says which ticket
+    // it holds (n - W is the one a re-send finds when all W exchanges are
     // open and next_ticket waits at its slot). With the filter only the
-    // slots whose fingerprint matches are read, and ticket n (the one claim
-    // that can be in progress: next_ticket moves past a ticket only once
-    // its exchange is published, after its fingerprint). Bound: W + 1.
+    // slots whose fingerprint matches are read, and the slot of ticket n
+    // (the one claim that can be in progress: next_ticket moves past a
+    // ticket only once its exchange is published, after its fingerprint).
     bool wait = false;
     u64 claimer = 0;  // the process slot + 1 of a claim waited for
-    for (u64 k = n; k + e.g.window >= n && k >= 1; k--) {
-#if !(defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_CHECK_THEN_INSERT))
-      if (filtered && k != n && print_of(print_word(t, k & (e.g.window - 1)).load(mo_relaxed), k & (e.g.window - 1)) != print) {
-        continue;  // not this request (the load is ordered after next_ticket's acquire)
+    // The filter's slots, a bit each: the fingerprints are compared a word
+    // at a time (the loads are ordered after next_ticket's acquire).
+    u64 candidates = 0;
+    if (filtered) {  // W <= dedup_lanes = 16
+      candidates = u64{1} << (n & (e.g.window - 1));
+      for (u64 i = 0; i * lanes_per_word < e.g.window; i++) {  // bound: W / lanes_per_word
+        u64 m = print_matches(t.request_prints[i].load(mo_relaxed), print);
+        for (; m != 0; m &= m - 1) candidates |= u64{1} << (i * lanes_per_word + static_cast<u64>(std::countr_zero(m)) / 16);
       }
-#endif
-      ExchangeSlot& x = e.exchange_at(ti, k);
+      candidates &= (u64{1} << e.g.window) - 1;  // lanes past W hold nothing
+    }
+    for (u64 step = 0; step < e.g.window; step++) {  // bound: W slots
+      u64 slot = 0;
+      if (filtered) {
+        if (candidates == 0) break;
+        slot = static_cast<u64>(std::countr_zero(candidates));
+        candidates &= candidates - 1;
+      } else {
+        slot = (n - step) & (e.g.window - 1);
+      }
+      ExchangeSlot& x = e.exchange_at(ti, slot);
       const u64 s = x.state.load(mo_acquire);
-      if (ex_ticket(s) != k) continue;
+      const u64 k = ex_ticket(s);
+      if (k == 0 || k > n || k + e.g.window < n) continue;  // no ticket of the window
       if (ex_phase(s) == ph_claiming) {
         wait = true;
         claimer = x.claimer.load(mo_acquire);
