@@ -280,57 +280,49 @@ static_assert(sizeof(RecordHeader) == TurnLog::record_header_bytes, "record head
 constexpr u64 round_up(u64 n, u64 to) { return (n + to - 1) / to * to; }
 
 // Where everything is, computed from the geometry.
-struct Geometry {
-  u64 segment_bytes = 0, segment_count = 0, thread_capacity = 0, window = 0, readers = 0;
-  u64 processes = 1, lanes = 1;
-  u64 records_per_segment = 0, payload_area = 0;
-  u64 segment_mask = 0;  // segment_count - 1 when it is a power of two (no division per lookup), else 0
-  // Offsets in 64 bits: on 32-bit targets a geometry may describe more than
-  // the address space, which make() refuses before anything is cut to size_t.
-  u64 threads_at = 0, exchanges_at = 0, readers_at = 0, processes_at = 0, pins_at = 0, segments_at = 0,
-      lanes_at = 0, total = 0;
+using Geometry = detail::LogGeometry;
 
-  // The offsets from the counts above.
-  void place() {
-    segment_mask = (segment_count & (segment_count - 1)) == 0 ? segment_count - 1 : 0;
-    threads_at = sizeof(Header);
-    exchanges_at = threads_at + thread_capacity * sizeof(ThreadSlot);
-    readers_at = exchanges_at + thread_capacity * window * sizeof(ExchangeSlot);
-    processes_at = readers_at + readers * sizeof(ReaderSlot);
-    pins_at = processes_at + (processes - 1) * sizeof(ProcessSlot);
-    segments_at = round_up(pins_at + segment_count * (processes - 1) * sizeof(W), 64);
-    lanes_at = segments_at + segment_count * segment_bytes;  // after the ring: a v3 layout plus the lanes
-    total = lanes_at + lanes * sizeof(LaneSlot);
-  }
+// The offsets from the counts.
+void place(Geometry& g) {
+  g.segment_mask = (g.segment_count & (g.segment_count - 1)) == 0 ? g.segment_count - 1 : 0;
+  g.threads_at = sizeof(Header);
+  g.exchanges_at = g.threads_at + g.thread_capacity * sizeof(ThreadSlot);
+  g.readers_at = g.exchanges_at + g.thread_capacity * g.window * sizeof(ExchangeSlot);
+  g.processes_at = g.readers_at + g.readers * sizeof(ReaderSlot);
+  g.pins_at = g.processes_at + (g.processes - 1) * sizeof(ProcessSlot);
+  g.segments_at = round_up(g.pins_at + g.segment_count * (g.processes - 1) * sizeof(W), 64);
+  g.lanes_at = g.segments_at + g.segment_count * g.segment_bytes;  // after the ring: a v3 layout plus the lanes
+  g.total = g.lanes_at + g.lanes * sizeof(LaneSlot);
+}
 
-  static bool make(const TurnLog::Config& c, Geometry& g) {
-    if (c.segment_bytes < 256 || c.segment_bytes % 64 != 0 || c.segment_count < 2 ||
-        c.segment_bytes > TurnLog::segment_bytes_max ||
-        c.thread_capacity == 0 || c.reader_slots == 0 || c.exchanges_per_thread < 2 ||
-        c.exchanges_per_thread > 1024 ||
-        (c.exchanges_per_thread & (c.exchanges_per_thread - 1)) != 0 ||
-        c.exchange_timeout_ns == 0 || c.process_slots == 0 ||
-        c.process_slots > TurnLog::process_slots_max ||
-        c.append_lanes == 0 || c.append_lanes > TurnLog::append_lanes_max ||
-        c.append_lanes >= c.segment_count ||
-        (c.retention != TurnLog::Retention::keep_all &&
-         c.retention != TurnLog::Retention::recycle_oldest)) {
-      return false;
-    }
-    g.segment_bytes = c.segment_bytes;
-    g.segment_count = c.segment_count;
-    g.thread_capacity = c.thread_capacity;
-    g.window = c.exchanges_per_thread;
-    g.readers = c.reader_slots;
-    g.processes = c.process_slots;
-    g.lanes = c.append_lanes;
-    g.records_per_segment = std::max<u64>(1, (c.segment_bytes - 64) / 256);
-    g.payload_area = c.segment_bytes - 64 - g.records_per_segment * 64;
-    g.place();
-    if (g.total > SIZE_MAX) return false;  // 32-bit targets: more than the address space
-    return g.payload_area >= 64;
+// The geometry of `c`, or false when `c` is not a valid one.
+bool make_geometry(const TurnLog::Config& c, Geometry& g) {
+  if (c.segment_bytes < 256 || c.segment_bytes % 64 != 0 || c.segment_count < 2 ||
+      c.segment_bytes > TurnLog::segment_bytes_max ||
+      c.thread_capacity == 0 || c.reader_slots == 0 || c.exchanges_per_thread < 2 ||
+      c.exchanges_per_thread > 1024 ||
+      (c.exchanges_per_thread & (c.exchanges_per_thread - 1)) != 0 ||
+      c.exchange_timeout_ns == 0 || c.process_slots == 0 ||
+      c.process_slots > TurnLog::process_slots_max ||
+      c.append_lanes == 0 || c.append_lanes > TurnLog::append_lanes_max ||
+      c.append_lanes >= c.segment_count ||
+      (c.retention != TurnLog::Retention::keep_all &&
+       c.retention != TurnLog::Retention::recycle_oldest)) {
+    return false;
   }
-};
+  g.segment_bytes = c.segment_bytes;
+  g.segment_count = c.segment_count;
+  g.thread_capacity = c.thread_capacity;
+  g.window = c.exchanges_per_thread;
+  g.readers = c.reader_slots;
+  g.processes = c.process_slots;
+  g.lanes = c.append_lanes;
+  g.records_per_segment = std::max<u64>(1, (c.segment_bytes - 64) / 256);
+  g.payload_area = c.segment_bytes - 64 - g.records_per_segment * 64;
+  place(g);
+  if (g.total > SIZE_MAX) return false;  // 32-bit targets: more than the address space
+  return g.payload_area >= 64;
+}
 
 // The record checksum: the payload's scan::checksum_bytes (the Highway kernel
 // where built with it, for payloads of 128 bytes and more) folded with the
@@ -379,28 +371,41 @@ namespace detail {
 struct LogEngine {
   unsigned char* region;
   Header& header;
-  Geometry g;
+  Geometry own;       // the geometry read here (engines over a bare region)
+  const Geometry& g;  // own, or the handle's (read once when it attached)
   Clock clock;
 
-  LogEngine(unsigned char* r, const Clock& c) : region(r), header(*region_part<Header>(r)), clock(c) {
+  // An engine over a bare region (inspection, recovery): the geometry is
+  // read from its header, which the caller validated.
+  LogEngine(unsigned char* r, const Clock& c) : region(r), header(*region_part<Header>(r)), g(own), clock(c) {
+    own.segment_bytes = header.segment_bytes.load(mo_relaxed);
+    own.segment_count = header.segment_count.load(mo_relaxed);
+    own.thread_capacity = header.thread_capacity.load(mo_relaxed);
+    own.window = header.exchanges_per_thread.load(mo_relaxed);
+    own.readers = header.reader_slots.load(mo_relaxed);
+    own.processes = header.process_slots.load(mo_relaxed);
+    own.lanes = header.append_lanes.load(mo_relaxed);
+    own.records_per_segment = header.records_per_segment.load(mo_relaxed);
+    own.payload_area = own.segment_bytes - 64 - own.records_per_segment * 64;
+    place(own);
+    set_progress_shift();
+  }
+  // An engine acting for `log`'s handle: its geometry, process slot and
+  // liveness. The geometry is the one validated when the handle attached,
+  // so a header changed later (damage, a hostile process) moves no
+  // offset.
+  explicit LogEngine(TurnLog& log)
+      : region(log.region_), header(*region_part<Header>(log.region_)), g(log.geometry_), clock(log.clock_) {
+    proc = log.process_;
+    liveness = log.process_ != 0 ? &log.liveness_ : nullptr;
+    set_progress_shift();
+  }
+  LogEngine(const LogEngine&) = delete;
+  LogEngine& operator=(const LogEngine&) = delete;
+  void set_progress_shift() {
 #if WEFT_WORD_BITS == 32
     progress_shift = progress_shift_for(header.exchange_timeout_ns.load(mo_relaxed));
 #endif
-    g.segment_bytes = header.segment_bytes.load(mo_relaxed);
-    g.segment_count = header.segment_count.load(mo_relaxed);
-    g.thread_capacity = header.thread_capacity.load(mo_relaxed);
-    g.window = header.exchanges_per_thread.load(mo_relaxed);
-    g.readers = header.reader_slots.load(mo_relaxed);
-    g.processes = header.process_slots.load(mo_relaxed);
-    g.lanes = header.append_lanes.load(mo_relaxed);
-    g.records_per_segment = header.records_per_segment.load(mo_relaxed);
-    g.payload_area = g.segment_bytes - 64 - g.records_per_segment * 64;
-    g.place();
-  }
-  // An engine acting for `log`'s handle: its process slot and liveness.
-  explicit LogEngine(TurnLog& log) : LogEngine(log.region_, log.clock_) {
-    proc = log.process_;
-    liveness = log.process_ != 0 ? &log.liveness_ : nullptr;
   }
 
   void count(Counter c) { header.counters[c].fetch_add(1, mo_relaxed); }
@@ -1386,17 +1391,17 @@ std::size_t TurnLog::reap() noexcept {
 
 std::size_t TurnLog::region_bytes(const Config& config) noexcept {
   Geometry g;
-  return Geometry::make(config, g) ? g.total : 0;
+  return make_geometry(config, g) ? g.total : 0;
 }
 
 std::size_t TurnLog::payload_bytes_max(const Config& config) noexcept {
   Geometry g;
-  return Geometry::make(config, g) ? g.payload_area : 0;
+  return make_geometry(config, g) ? g.payload_area : 0;
 }
 
 LogStatus TurnLog::init(void* region, std::size_t bytes, const Config& config, Clock clock) noexcept {
   Geometry g;
-  if (!detail::region_usable(region, clock) || !Geometry::make(config, g)) {
+  if (!detail::region_usable(region, clock) || !make_geometry(config, g)) {
     return LogStatus::bad_region;
   }
   if (bytes < g.total) return LogStatus::region_too_small;
@@ -1436,6 +1441,7 @@ LogStatus TurnLog::init(void* region, std::size_t bytes, const Config& config, C
   h->magic.store(magic_value, mo_release);
   LogEngine::leave(*this);
   region_ = base;
+  geometry_ = g;
   clock_ = clock;
   return LogStatus::ok;
 }
@@ -1477,13 +1483,14 @@ LogStatus TurnLog::attach(void* region, std::size_t bytes, Clock clock) noexcept
   c.exchange_timeout_ns = h.exchange_timeout_ns.load(mo_relaxed);
   c.retention = static_cast<Retention>(h.retention.load(mo_relaxed));
   Geometry g;
-  if (!Geometry::make(c, g) || h.region_bytes.load(mo_relaxed) != g.total ||
+  if (!make_geometry(c, g) || h.region_bytes.load(mo_relaxed) != g.total ||
       h.records_per_segment.load(mo_relaxed) != g.records_per_segment) {
     return LogStatus::bad_region;
   }
   if (bytes < g.total) return LogStatus::region_too_small;
   LogEngine::leave(*this);
   region_ = base;
+  geometry_ = g;
   clock_ = clock;
   return LogStatus::ok;
 }

@@ -161,6 +161,20 @@ inline namespace WEFT_SEAM_NS {
 
 namespace detail {
 struct LogEngine;
+/// The layout of a TurnLog region (internal): its counts and where each
+/// part starts. A handle computes it once, when init() or attach()
+/// validates the header; the header's geometry never changes.
+struct LogGeometry {
+  std::uint64_t segment_bytes = 0, segment_count = 0, thread_capacity = 0, window = 0, readers = 0;
+  std::uint64_t processes = 1, lanes = 1;
+  std::uint64_t records_per_segment = 0, payload_area = 0;
+  /// segment_count - 1 when it is a power of two (no division per lookup), else 0.
+  std::uint64_t segment_mask = 0;
+  /// Offsets in 64 bits: on 32-bit targets a geometry may describe more
+  /// than the address space, which init() refuses.
+  std::uint64_t threads_at = 0, exchanges_at = 0, readers_at = 0, processes_at = 0, pins_at = 0,
+                segments_at = 0, lanes_at = 0, total = 0;
+};
 }  // namespace detail
 
 /// Who wrote a turn.
@@ -554,6 +568,7 @@ class TurnLog {
   };
   friend struct detail::LogEngine;
   unsigned char* region_ = nullptr;
+  detail::LogGeometry geometry_{};  // region_'s layout, validated when it was set
   Clock clock_{};
   std::uint32_t process_ = 0;  // process slot (join), 0: the shared one
   Liveness liveness_{};
