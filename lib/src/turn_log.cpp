@@ -371,23 +371,28 @@ namespace detail {
 struct LogEngine {
   unsigned char* region;
   Header& header;
-  Geometry own;       // the geometry read here (engines over a bare region)
-  const Geometry& g;  // own, or the handle's (read once when it attached)
+  union Own {  // the geometry read here (engines over a bare region only)
+    Own() {}     // a handle's engine leaves it unconstructed: no stores per call
+    Geometry g;
+  } own;
+  const Geometry& g;  // own.g, or the handle's (read once when it attached)
   Clock clock;
 
   // An engine over a bare region (inspection, recovery): the geometry is
   // read from its header, which the caller validated.
-  LogEngine(unsigned char* r, const Clock& c) : region(r), header(*region_part<Header>(r)), g(own), clock(c) {
-    own.segment_bytes = header.segment_bytes.load(mo_relaxed);
-    own.segment_count = header.segment_count.load(mo_relaxed);
-    own.thread_capacity = header.thread_capacity.load(mo_relaxed);
-    own.window = header.exchanges_per_thread.load(mo_relaxed);
-    own.readers = header.reader_slots.load(mo_relaxed);
-    own.processes = header.process_slots.load(mo_relaxed);
-    own.lanes = header.append_lanes.load(mo_relaxed);
-    own.records_per_segment = header.records_per_segment.load(mo_relaxed);
-    own.payload_area = own.segment_bytes - 64 - own.records_per_segment * 64;
-    place(own);
+  LogEngine(unsigned char* r, const Clock& c)
+      : region(r), header(*region_part<Header>(r)), g(*new (&own.g) Geometry{}), clock(c) {
+    Geometry& mine = own.g;
+    mine.segment_bytes = header.segment_bytes.load(mo_relaxed);
+    mine.segment_count = header.segment_count.load(mo_relaxed);
+    mine.thread_capacity = header.thread_capacity.load(mo_relaxed);
+    mine.window = header.exchanges_per_thread.load(mo_relaxed);
+    mine.readers = header.reader_slots.load(mo_relaxed);
+    mine.processes = header.process_slots.load(mo_relaxed);
+    mine.lanes = header.append_lanes.load(mo_relaxed);
+    mine.records_per_segment = header.records_per_segment.load(mo_relaxed);
+    mine.payload_area = mine.segment_bytes - 64 - mine.records_per_segment * 64;
+    place(mine);
     set_progress_shift();
   }
   // An engine acting for `log`'s handle: its geometry, process slot and
@@ -780,10 +785,12 @@ struct LogEngine {
   }
 
   // Thread slots met while scanning one segment (try_recycle), with the
-  // highest ticket seen of each. Direct-mapped, 16 entries; a thread that
-  // collides with a kept one is looked up each time, and `overflow_from`
+  // highest ticket seen of each: 32 entries, open addressing (at most
+  // `probes` steps from a thread's home), and the last thread found checked
+  // first (an exchange's records are usually next to each other). A thread
+  // that finds no free entry is looked up each time, and `overflow_from`
   // tells the trim pass to look at records itself (rare: a segment holds
-  // records of more than a handful of threads at once only under heavy fan-in).
+  // records of more than a few dozen threads only under heavy fan-in).
   struct ThreadCache {
     struct Entry {
       bool used = false;
@@ -791,24 +798,40 @@ struct LogEngine {
       u64 index = 0;
       u64 max_ticket = 0;
     };
-    Entry entries[16];
+    static constexpr u64 size = 32, probes = 8;
+    Entry entries[size];
+    Entry* last = nullptr;
     u64 overflow_from = 0;  // records below this index need the per-record trim pass
     const Entry* find(LogEngine& e, const Id& id, u64 ticket) {
-      Entry& slot = entries[id_mix64(id) & 15];
-      if (slot.used && slot.id == id) {
-        if (ticket > slot.max_ticket) slot.max_ticket = ticket;
-        return &slot;
+      if (last != nullptr && last->id == id) {
+        if (ticket > last->max_ticket) last->max_ticket = ticket;
+        return last;
+      }
+      const u64 home = id_mix64(id);
+      Entry* free_entry = nullptr;
+      for (u64 step = 0; step < probes; step++) {  // bound: probes
+        Entry& slot = entries[(home + step) & (size - 1)];
+        if (!slot.used) {
+          free_entry = &slot;
+          break;
+        }
+        if (slot.id == id) {
+          if (ticket > slot.max_ticket) slot.max_ticket = ticket;
+          last = &slot;
+          return &slot;
+        }
       }
       u64 ti = 0;
       bool full = false;
       if (!e.find_thread(id, false, ti, full)) return nullptr;
-      if (slot.used) {  // collision: keep the first, remember that records need the slow trim
+      if (free_entry == nullptr) {  // no room: remember that records need the slow trim
         overflow_from = e.g.records_per_segment;
         scratch = Entry{true, id, ti, ticket};
         return &scratch;
       }
-      slot = Entry{true, id, ti, ticket};
-      return &slot;
+      *free_entry = Entry{true, id, ti, ticket};
+      last = free_entry;
+      return free_entry;
     }
     Entry scratch;
   };
