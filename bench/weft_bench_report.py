@@ -525,12 +525,19 @@ def section_misses(r, profiles, targets, src):
             f"exchange ({n(share_4k, '{:.0%}')}; callgrind runs the AVX2 code) and 47 GB/s on AVX3 against "
             f"MurmurHash3's 7.5 GB/s (\"Scan kernels\" below).",
             f"- **The dedup scan on every begin** "
-            f"({src.at(T, 'for (u64 k = n; k + e.g.window > n && k >= 1; k--)', full=True)}) read all W = 16 "
+            f"({src.at(T, 'for (u64 step = 0; step < e.g.window; step++) {  // bound: W slots', full=True)}) read all W = 16 "
             f"exchange slots of the thread (16 cache lines); the profile showed its state loads as the "
             f"hottest instructions of `begin_exchange`. Each thread slot now keeps a 16-bit fingerprint "
             f"of the request of each exchange slot ({src.at(T, 'weft::atomic<W> request_prints[')}, "
             f"written by the claim's winner before it publishes the exchange), and a begin reads only the "
-            f"slot at next_ticket and the slots whose fingerprint matches.",
+            f"slot at next_ticket and the slots whose fingerprint matches. The fingerprints are compared "
+            f"a word at a time ({src.at(T, 'constexpr u64 print_matches(W word, u64 print) {')}, SWAR: "
+            f"four per 64-bit word): the first version tested each of the W + 1 tickets in turn, about "
+            f"250 instructions per begin.",
+            f"- **Per-call set-up**: every call built a `LogEngine` that reloaded the geometry from the "
+            f"header and placed every part of the region again (about 160 instructions per exchange). A "
+            f"handle now keeps the geometry it validated when it attached ({src.at(T, 'explicit LogEngine(TurnLog& log)')}; "
+            f"`detail::LogGeometry` in weft/turn_log.h), so a header changed later moves no offset either.",
             f"- **Homes by multiply**: thread and key homes were `id_mix64 % capacity`, a 64-bit division "
             f"per lookup; they are the high half of `id_mix64 x capacity` now (`id_slot`, weft/id.h), the "
             f"probe wraps by a compare ({src.at(T, 'const u64 home = id_slot(id, g.thread_capacity);')}), "
@@ -548,11 +555,12 @@ def section_misses(r, profiles, targets, src):
             f"a service whose timeouts are seconds can inject a coarser clock: `coarse_clock()` (weft/clock.h, "
             f"added in this round) reads the kernel's tick (CLOCK_MONOTONIC_COARSE, a few ns), and with it "
             f"the same run is {times(coarse_gain)} as fast at 1 thread (`weft_coarseclock`); every table shows it.",
-            f"- **Per-call set-up**: every call builds a `LogEngine` that reloads the geometry from the header "
-            f"({src.at(T, 'LogEngine(unsigned char* r, const Clock& c)')}), and each call looks the "
-            f"conversation up once (`open_exchange` {src.at(T, 'if (!e.find_thread(ref.thread, false, ti, full))')}).",
+            f"- **Per-call look-up**: each call looks the conversation up once (`open_exchange` "
+            f"{src.at(T, 'if (!e.find_thread(ref.thread, false, ti, full))')}).",
             f"- **Retention** (`try_recycle`, cause 3): with 32 B turns a segment turns over every 1023 records "
-            f"and the recycler walks them all; the same `perf record` puts it at 9% of one thread's cycles.", ""]
+            f"and the recycler walks them all ({n(inc('LogEngine::try_recycle', 'exchange_weft_32'))} instructions "
+            f"per exchange; it was 267 before its thread cache grew from 16 direct-mapped entries, which "
+            f"collided for the bench's 16 conversations, to 32 with open addressing).", ""]
     wl, sl = prof(profiles, "exchange_weft_32", "locked_per_op"), prof(profiles, "exchange_seed_mutex_32", "locked_per_op")
     rows = [[f"`{impl}`"] + [times(scaling(r, impl, "32B", t)) for t in (2, 4, 8)]
             for impl in ("weft", "weft_lanes", "weft_separate_logs", "seed_mutex", "moodycamel", "ceiling_faa")]
@@ -613,8 +621,8 @@ def section_misses(r, profiles, targets, src):
     recycle = "Recycle try_recycle(u64 old, u64& holder) {"
     out += ["### 3. Segment turnover and retention inside an append (T3)", "",
             f"The append whose reservation crosses a segment's end opens the next segment inline "
-            f"(`reserve` {src.at(T, 'if (!open_next(cur)) {', nth=1, full=True)}/"
-            f"{src.at(T, 'if (!open_next(cur)) {', nth=2)} → `open_next` {src.at(T, 'bool open_next(u64 cur) {')}), "
+            f"(`reserve` {src.at(T, 'const auto move_on = [&](u64 from) {', full=True)} → `open_lane` "
+            f"{src.at(T, 'bool open_lane(u64 k, u64 cur) {')} → `open_next` {src.at(T, 'bool open_next(u64 cur, u64 lane_tag) {')}), "
             f"and with retention that means recycling the oldest segment first (`try_recycle` "
             f"{src.at(T, recycle)}): a pass over every record of the old segment "
             f"({src.at(T, 'for (u64 j = 0; j < records; j++) {', after=recycle, end='    }', nth=1)}; "
@@ -622,8 +630,9 @@ def section_misses(r, profiles, targets, src):
             f"{src.at(T, 'struct ThreadCache {')}, where the first run of this suite found two passes with a "
             f"`find_thread` per record) and a CAS-max of `trimmed_through` per thread "
             f"(`raise`, {src.at(T, 'static void raise(weft::atomic<W>& word')}), then "
-            f"re-initialising every record state of the new segment "
-            f"({src.at(T, 'records[j].state.store(rec_empty, mo_relaxed);')}). That is {n(per_turnover)} "
+            f"re-initialising the record states the segment's last sequence used "
+            f"({src.at(T, 'records[j].state.store(rec_empty, mo_relaxed);')}; all 1023 of them before "
+            f"this round, even where 4 KiB turns had used 48). That is {n(per_turnover)} "
             f"instructions in one append call; the other appenders wait for it in `open_next`'s backoff "
             f"({src.at(T, 'backoff(attempt);  // being prepared')}, "
             f"{src.at(T, 'if (seg_state(w) == seg_recycling) {')}). A 256 KiB segment holds "
