@@ -329,6 +329,93 @@ TEST_F(T8_retention, a_reused_segment_shows_none_of_its_earlier_records) {
   EXPECT_GE(log.stats().segments_recycled, 10u);
 }
 
+// The recycler turns a busy record whose writer is gone (no pin: it died)
+// into an aborted one and does not trim its thread through it: the ticket
+// may still be above the thread's watermark. With more threads in the
+// segment than the recycler's cache holds, a second pass trims record by
+// record; it used to trim through that record too, and an exchange of the
+// same thread that was still open, committed later, never showed [T1, T8].
+// The dead writer is forged: a published record set back to busy.
+TEST_F(T8_retention, a_dead_writers_record_trims_nothing_when_the_recycler_cache_overflows) {
+  TurnLog::Config config;
+  config.segment_bytes = 16384;  // 63 records
+  config.segment_count = 4;
+  config.thread_capacity = 64;
+  config.exchanges_per_thread = 4;
+  config.reader_slots = 4;
+  config.retention = TurnLog::Retention::recycle_oldest;
+  make(config);
+  const auto first = begin("x", "first");    // ticket 1: open throughout
+  const auto second = begin("x", "second");  // ticket 2: its record's writer "dies"
+  ASSERT_EQ(say(second, Role::user, "lost with its writer"), LogStatus::ok);  // segment 1, record 0
+  for (int t = 0; t < 40; t++) {  // 40 more threads in segment 1: more than the cache's 32 entries
+    const auto x = begin("t" + std::to_string(t), "r");
+    ASSERT_EQ(say(x, Role::user, "filler"), LogStatus::ok);
+    ASSERT_EQ(log.commit(x), LogStatus::ok);
+  }
+  LogLayout layout;
+  ASSERT_EQ(inspect_log(const_cast<void*>(log.region()), TurnLog::region_bytes(config), &layout), LogStatus::ok);
+  auto* state = reinterpret_cast<weft::atomic<weft::word>*>(  // segment 1, record 0: its state word
+      static_cast<unsigned char*>(const_cast<void*>(log.region())) + layout.segments_offset + config.segment_bytes + 64);
+  const weft::word s = state->load();
+  ASSERT_EQ(s & 0xFF, 2u);  // written
+  state->store(static_cast<weft::word>((s & ~weft::word{0xFF}) | 1));  // busy, and nobody pinned
+  for (int i = 0; log.stats().segments_recycled == 0 && i < 1000; i++) {  // the ring laps segment 1
+    const auto x = begin("t" + std::to_string(i % 40), "lap" + std::to_string(i));
+    ASSERT_EQ(say(x, Role::user, "filler"), LogStatus::ok);
+    ASSERT_EQ(log.commit(x), LogStatus::ok);
+  }
+  ASSERT_GT(log.stats().segments_recycled, 0u);
+  ASSERT_EQ(say(first, Role::user, "kept"), LogStatus::ok);
+  ASSERT_EQ(log.commit(first), LogStatus::ok);
+  EXPECT_EQ(texts("x"), (Texts{"kept"}));
+}
+
+// A segment that is not ready keeps its last fill until it is opened
+// again, and its opener resets only the records below that fill. Recovery
+// empties every record of such a segment, so a fill damaged low cannot
+// carry older states into its next sequence. Segment 1 stays retired here:
+// a snapshot pins it while the ring laps.
+TEST_F(T8_retention, recovery_empties_the_records_of_segments_that_are_not_ready) {
+  TurnLog::Config config;
+  config.segment_bytes = 4096;  // 15 records
+  config.segment_count = 3;
+  config.thread_capacity = 8;
+  config.exchanges_per_thread = 4;
+  config.reader_slots = 4;
+  config.retention = TurnLog::Retention::recycle_oldest;
+  make(config);
+  const auto x = begin("t", "r0");
+  ASSERT_EQ(say(x, Role::user, "first"), LogStatus::ok);  // segment 1, record 0
+  ASSERT_EQ(log.commit(x), LogStatus::ok);
+  std::vector<TurnView> views(4);
+  Snapshot pinned;
+  ASSERT_EQ(log.snapshot(tid("t"), views.data(), views.size(), &pinned), LogStatus::ok);
+  LogStatus last = LogStatus::ok;
+  for (int i = 0; i < 100 && last == LogStatus::ok; i++) {
+    const auto y = begin("u", "r" + std::to_string(i));
+    last = say(y, Role::user, "filler");
+    (void)log.commit(y);
+  }
+  ASSERT_EQ(last, LogStatus::log_full);  // segment 1 was recycled but cannot be reused: retired
+  pinned.release();
+  void* region = const_cast<void*>(log.region());
+  const std::size_t bytes = TurnLog::region_bytes(config);
+  SegmentReport seg;
+  ASSERT_EQ(inspect_segment(region, bytes, 1, &seg), LogStatus::ok);
+  ASSERT_EQ(seg.state, SegmentState::retired);
+  LogLayout layout;
+  ASSERT_EQ(inspect_log(region, bytes, &layout), LogStatus::ok);
+  auto* base = static_cast<unsigned char*>(region) + layout.segments_offset + config.segment_bytes;
+  auto* words = reinterpret_cast<weft::atomic<weft::word>*>(base);  // word, fill, ...
+  auto* first_state = reinterpret_cast<weft::atomic<weft::word>*>(base + 64);
+  ASSERT_NE(first_state->load(), 0u);
+  words[1].store(0);  // the fill, damaged low
+  RecoveryReport report;
+  ASSERT_EQ(recover_log(region, bytes, &report), LogStatus::ok);
+  EXPECT_EQ(first_state->load(), 0u);  // empty: the next opener need not know
+}
+
 TEST_F(T8_retention, keep_all_returns_log_full_instead_of_dropping_history) {
   TurnLog::Config config;
   config.segment_bytes = 1024;

@@ -395,6 +395,12 @@ struct LogEngine {
     place(mine);
     set_progress_shift();
   }
+  // An engine over a handle's region and geometry, for what only reads the
+  // region or gives back a reader slot (no process slot of its own).
+  LogEngine(unsigned char* r, const Geometry& geometry, const Clock& c)
+      : region(r), header(*region_part<Header>(r)), g(geometry), clock(c) {
+    set_progress_shift();
+  }
   // An engine acting for `log`'s handle: its geometry, process slot and
   // liveness. The geometry is the one validated when the handle attached,
   // so a header changed later (damage, a hostile process) moves no
@@ -907,7 +913,12 @@ struct LogEngine {
       u64 ti = 0;
       bool full = false;
       if (!find_thread(Id{r.thread_hi.load(mo_relaxed), r.thread_lo.load(mo_relaxed)}, false, ti, full)) continue;
-      raise(thread_at(ti).trimmed_through, r.ticket.load(mo_relaxed));
+      // Only finished tickets, as above: a dead writer's record (made
+      // aborted above, never checked) may carry a ticket its thread has not
+      // finished, and trimming through it would hide open exchanges [T1].
+      const u64 ticket = r.ticket.load(mo_relaxed);
+      if (ticket > thread_at(ti).visible_through.load(mo_acquire)) continue;
+      raise(thread_at(ti).trimmed_through, ticket);
     }
     W expected_head = static_cast<W>(old);
     header.head.compare_exchange_strong(expected_head, static_cast<W>(old + 1), mo_seq_cst);  // R3
@@ -1291,7 +1302,7 @@ Snapshot& Snapshot::operator=(Snapshot&& other) noexcept {
 
 void Snapshot::release() noexcept {
   if (log_ == nullptr) return;
-  LogEngine(log_->region_, log_->clock_).unpin(reader_slot_);
+  LogEngine(log_->region_, log_->geometry_, log_->clock_).unpin(reader_slot_);
   log_ = nullptr;
 }
 
@@ -2073,7 +2084,7 @@ LogStatus TurnLog::trim_thread(const Id& thread, std::uint64_t through_ticket) n
 
 std::uint64_t TurnLog::end_position() const noexcept {
   if (region_ == nullptr) return 0;
-  LogEngine e(region_, clock_);
+  LogEngine e(region_, geometry_, clock_);
   const u64 cur = e.header.current.load(mo_acquire);
   if (cur == 0) return 0;
   // A reservation happens before its record's state is written, and the
@@ -2088,8 +2099,8 @@ LogStats TurnLog::stats() const noexcept {
   const Header& h = *detail::region_part<const Header>(region_);
   auto c = [&](Counter i) { return h.counters[i].load(mo_relaxed); };
   // Per-thread counters (ThreadSlot): one pass over the thread table.
-  const u64 threads = h.thread_capacity.load(mo_relaxed);
-  const auto* slots = detail::region_part<const ThreadSlot>(region_, sizeof(Header));
+  const u64 threads = geometry_.thread_capacity;  // validated at attach, whatever the header says now
+  const auto* slots = detail::region_part<const ThreadSlot>(region_, geometry_.threads_at);
   for (u64 i = 0; i < threads; i++) {  // bound: thread_capacity
     const ThreadSlot& t = slots[i];
     const u64 next = t.next_ticket.load(mo_relaxed);
@@ -2564,6 +2575,14 @@ LogStatus recover_log(void* region, std::size_t bytes, RecoveryReport* out) noex
   for (u64 i = 0; i < e.g.segment_count; i++) recover_segment_word(e, i, *out);  // bound: segment_count
   for (u64 i = 0; i < e.g.segment_count; i++) {  // bound: segment_count
     if (seg_state(e.segment(i).word.load(mo_acquire)) == seg_ready && rebuild_tail(e, i)) out->tails_rebuilt++;
+  }
+  // Nobody reads a segment that is not ready, and its next opener resets
+  // only the records below its fill (nothing writes above it): a fill
+  // damaged low would carry older states into its next sequence. Empty
+  // them all here. Bound: segment_count x records_per_segment.
+  for (u64 i = 0; i < e.g.segment_count; i++) {
+    if (seg_state(e.segment(i).word.load(mo_acquire)) == seg_ready) continue;
+    for (u64 j = 0; j < e.g.records_per_segment; j++) e.record(i, j).state.store(rec_empty, mo_relaxed);
   }
   // Lane words are hints (an append checks the segment they name): after a
   // crash or damage every lane starts over and opens a segment of its own.
