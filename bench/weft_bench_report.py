@@ -636,7 +636,7 @@ def section_misses(r, profiles, targets, src):
             f"instructions in one append call; the other appenders wait for it in `open_next`'s backoff "
             f"({src.at(T, 'backoff(attempt);  // being prepared')}, "
             f"{src.at(T, 'if (seg_state(w) == seg_recycling) {')}). A 256 KiB segment holds "
-            f"{RECORDS_PER_SEGMENT} records ({src.at(T, 'g.records_per_segment = std::max<u64>(1, (c.segment_bytes - 64) / 256);')}: "
+            f"{RECORDS_PER_SEGMENT} records ({src.at(T, 'g.records_per_segment = std::max<u64>(1, std::min<u64>((c.segment_bytes - 64) / 256, records_per_segment_max));')}: "
             f"one 64-byte header per 256 bytes of segment, whatever the payload), so with 32 B turns 1 "
             f"append in {records_for(32)} pays it, right at p99.9; with 256 B 1 in {records_for(256)}; "
             f"with 4 KiB only {records_for(4096)} records fit by bytes, 1 in {records_for(4096)} (p99 "
@@ -720,7 +720,7 @@ def section_misses(r, profiles, targets, src):
             f"p50 {ns(snap_p50)} here), as the README says. Every request's `context()` is such a read.", ""]
     out += ["### 6. Geometry: record headers are sized for 256-byte turns", "",
             f"Records per segment are fixed at (segment_bytes − 64) / 256 "
-            f"({src.at(T, 'g.records_per_segment = std::max<u64>(1, (c.segment_bytes - 64) / 256);', full=True)}). "
+            f"({src.at(T, 'g.records_per_segment = std::max<u64>(1, std::min<u64>((c.segment_bytes - 64) / 256, records_per_segment_max));', full=True)}). "
             f"With 32 B turns a 256 KiB segment runs out of its {RECORDS_PER_SEGMENT} headers with "
             f"{RECORDS_PER_SEGMENT * 32 // 1024} KiB of its {PAYLOAD_AREA // 1024} KiB payload area used (the "
             f"16 MiB ring keeps {records_for(32) * (SEGMENT_COUNT - 1)} turns, "

@@ -789,6 +789,21 @@ TEST(TurnLogRegion, init_and_attach_validate_the_region) {
 // cut to size_t: a forged header that says so cannot make attach() accept a
 // small region (found by review: on armhf the offsets wrapped and attach said
 // ok for 8 KiB that claimed 2^26 threads).
+// The fill word counts a segment's records in a fixed field, and writers
+// that race the seal of a full segment count one each beyond the last
+// record: the largest segment has record headers to spare in that field
+// (2^23 - 1 records with 64-bit words; 1023 in a 256 KiB segment with
+// 32-bit words), and more bytes only mean more payload.
+TEST(TurnLogRegion, the_largest_segment_leaves_its_record_count_headroom) {
+  TurnLog::Config c;
+  c.segment_bytes = TurnLog::segment_bytes_max;
+  c.segment_count = 2;
+  const std::uint64_t records = weft::word_bits == 64 ? (std::uint64_t{1} << 23) - 1 : 1023;
+  EXPECT_EQ(TurnLog::payload_bytes_max(c), c.segment_bytes - 64 - records * 64);
+  c.segment_bytes = 64 * 1024;  // below the cap: one header per 256 bytes, as always
+  EXPECT_EQ(TurnLog::payload_bytes_max(c), c.segment_bytes - 64 - (c.segment_bytes - 64) / 256 * 64);
+}
+
 TEST(TurnLogRegion, a_geometry_beyond_the_address_space_is_refused_not_wrapped) {
   ManualClock clock;
   TurnLog::Config huge;

@@ -107,6 +107,13 @@ constexpr u64 seg_state(u64 w) { return w & 0xF; }
 // 1023 records and 256 KiB of payload, and reservations never overshoot).
 constexpr int fill_shift = word32 ? 22 : 40;
 constexpr u64 fill_bytes_mask = (u64{1} << fill_shift) - 1;
+// Most records a segment has. 64-bit words count records in the fill's top
+// 24 bits, and reservations that overshoot a full segment count too (one per
+// writer that passed the seal check before the seal): 2^23 - 1 records leave
+// 2^23 of headroom, so the count never wraps (segments over 2 GiB get no more
+// record headers, only more payload). 32-bit words: 256 KiB segments hold
+// at most 1023 records, and the CAS never overshoots.
+constexpr u64 records_per_segment_max = word32 ? (u64{1} << 10) - 1 : (u64{1} << 23) - 1;
 
 // Positions (where an exchange's records are): sequence << 24 | record index
 // (32-bit words: sequence << 10 | index). Sequences stop at sequence_max.
@@ -317,7 +324,7 @@ bool make_geometry(const TurnLog::Config& c, Geometry& g) {
   g.readers = c.reader_slots;
   g.processes = c.process_slots;
   g.lanes = c.append_lanes;
-  g.records_per_segment = std::max<u64>(1, (c.segment_bytes - 64) / 256);
+  g.records_per_segment = std::max<u64>(1, std::min<u64>((c.segment_bytes - 64) / 256, records_per_segment_max));
   g.payload_area = c.segment_bytes - 64 - g.records_per_segment * 64;
   place(g);
   if (g.total > SIZE_MAX) return false;  // 32-bit targets: more than the address space
