@@ -1683,16 +1683,20 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
     }
     WEFT_RACE_POINT("turn_log.begin.before_claim");
     // The claim is marked with this handle's process first (claimer), so
-    // that a claim whose process died is known and reaped [T10].
+    // that a claim whose process died is known and reaped [T10]. A log
+    // nobody can join (one process slot: every handle is slot 0, which is
+    // never reaped) has no use for the mark, and the state CAS alone
+    // decides between two claims.
+    const bool marks = e.g.processes > 1;
     u64 claimer_slot = 0;
-    if (!detail::mark_word(x.claimer, e.proc, claimer_slot)) {
+    if (marks && !detail::mark_word(x.claimer, e.proc, claimer_slot)) {
       if (attempt >= LogEngine::reap_after && e.reap_for(claimer_slot, reaped)) continue;
       detail::backoff(attempt);  // another begin is claiming this slot
       continue;
     }
     WEFT_RACE_POINT("turn_log.begin.claimer_marked");
     if (!x.state.compare_exchange_strong(s, ex_state(n, ph_claiming), mo_acq_rel)) {
-      x.claimer.store(0, mo_release);
+      if (marks) x.claimer.store(0, mo_release);
       e.count(c_cas);
       continue;
     }
@@ -1705,7 +1709,7 @@ BeginResult TurnLog::begin_exchange(const Id& thread, const Id& request, BeginPo
     x.turns.store(turns_word(n, 0), mo_relaxed);
     for (auto& p : x.positions) p.store(0, mo_relaxed);
     x.state.store(ex_state(n, ph_open), mo_release);  // publishes the fields above
-    x.claimer.store(0, mo_release);
+    if (marks) x.claimer.store(0, mo_release);
     if (fence != 0) {
       // [T9] A newer fence ends every open exchange of an older one: their
       // commit can no longer win (the decision CAS is theirs to lose).
