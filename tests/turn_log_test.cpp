@@ -227,7 +227,20 @@ TEST_F(T7_context, wait_context_times_out_on_the_injected_clock_and_succeeds_whe
   EXPECT_EQ(log.wait_context(x2, views.data(), views.size(), &snap, 10), LogStatus::ok);
 }
 
-using T8_retention = TurnLogTest;
+class T8_retention : public TurnLogTest {
+ protected:
+  // A ring that recycles its oldest segment, for these tests.
+  static TurnLog::Config recycling_ring(std::uint32_t segment_bytes, std::uint32_t segments, std::uint32_t threads) {
+    TurnLog::Config config;
+    config.segment_bytes = segment_bytes;
+    config.segment_count = segments;
+    config.thread_capacity = threads;
+    config.exchanges_per_thread = 4;
+    config.reader_slots = 4;
+    config.retention = TurnLog::Retention::recycle_oldest;
+    return config;
+  }
+};
 
 TEST_F(T8_retention, trim_removes_only_a_finished_prefix) {
   const auto x1 = begin("t", "r1");
@@ -249,13 +262,7 @@ TEST_F(T8_retention, trim_removes_only_a_finished_prefix) {
 }
 
 TEST_F(T8_retention, recycling_never_frees_what_a_pinned_snapshot_reads) {
-  TurnLog::Config config;
-  config.segment_bytes = 1024;  // 3 records a segment
-  config.segment_count = 3;
-  config.thread_capacity = 8;
-  config.exchanges_per_thread = 4;
-  config.reader_slots = 4;
-  config.retention = TurnLog::Retention::recycle_oldest;
+  const TurnLog::Config config = recycling_ring(1024, 3, 8);  // 3 records a segment
   make(config);
   const auto x = begin("t", "r0");
   ASSERT_EQ(say(x, Role::user, "pinned turn"), LogStatus::ok);
@@ -294,13 +301,7 @@ TEST_F(T8_retention, recycling_never_frees_what_a_pinned_snapshot_reads) {
 // never written), then small turns again. A stale state would show as a
 // committed record nobody appended there [T1, T8].
 TEST_F(T8_retention, a_reused_segment_shows_none_of_its_earlier_records) {
-  TurnLog::Config config;
-  config.segment_bytes = 4096;  // 15 records, 3072 payload bytes
-  config.segment_count = 3;
-  config.thread_capacity = 8;
-  config.exchanges_per_thread = 4;
-  config.reader_slots = 4;
-  config.retention = TurnLog::Retention::recycle_oldest;
+  const TurnLog::Config config = recycling_ring(4096, 3, 8);  // 15 records, 3072 payload bytes
   make(config);
   const auto phase = [&](const std::string& thread, int count, std::size_t bytes) {
     for (int i = 0; i < count; i++) {
@@ -337,13 +338,7 @@ TEST_F(T8_retention, a_reused_segment_shows_none_of_its_earlier_records) {
 // same thread that was still open, committed later, never showed [T1, T8].
 // The dead writer is forged: a published record set back to busy.
 TEST_F(T8_retention, a_dead_writers_record_trims_nothing_when_the_recycler_cache_overflows) {
-  TurnLog::Config config;
-  config.segment_bytes = 16384;  // 63 records
-  config.segment_count = 4;
-  config.thread_capacity = 64;
-  config.exchanges_per_thread = 4;
-  config.reader_slots = 4;
-  config.retention = TurnLog::Retention::recycle_oldest;
+  const TurnLog::Config config = recycling_ring(16384, 4, 64);  // 63 records
   make(config);
   const auto first = begin("x", "first");    // ticket 1: open throughout
   const auto second = begin("x", "second");  // ticket 2: its record's writer "dies"
@@ -377,13 +372,7 @@ TEST_F(T8_retention, a_dead_writers_record_trims_nothing_when_the_recycler_cache
 // carry older states into its next sequence. Segment 1 stays retired here:
 // a snapshot pins it while the ring laps.
 TEST_F(T8_retention, recovery_empties_the_records_of_segments_that_are_not_ready) {
-  TurnLog::Config config;
-  config.segment_bytes = 4096;  // 15 records
-  config.segment_count = 3;
-  config.thread_capacity = 8;
-  config.exchanges_per_thread = 4;
-  config.reader_slots = 4;
-  config.retention = TurnLog::Retention::recycle_oldest;
+  const TurnLog::Config config = recycling_ring(4096, 3, 8);  // 15 records
   make(config);
   const auto x = begin("t", "r0");
   ASSERT_EQ(say(x, Role::user, "first"), LogStatus::ok);  // segment 1, record 0
