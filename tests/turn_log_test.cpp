@@ -475,7 +475,17 @@ class StepThread {
   std::thread thread_;
 };
 
-using AppendLanes = TurnLogTest;
+class AppendLanes : public TurnLogTest {
+ protected:
+  // A log with two append lanes.
+  static TurnLog::Config two_lanes(std::uint32_t segment_bytes, std::uint32_t segments) {
+    TurnLog::Config config;
+    config.segment_bytes = segment_bytes;
+    config.segment_count = segments;
+    config.append_lanes = 2;
+    return config;
+  }
+};
 
 TEST_F(AppendLanes, lanes_are_part_of_the_geometry_and_bad_counts_are_refused) {
   TurnLog::Config config;
@@ -497,10 +507,7 @@ TEST_F(AppendLanes, lanes_are_part_of_the_geometry_and_bad_counts_are_refused) {
 // Two threads on two lanes append to two segments; each lane keeps its own
 // until it is full, and both histories are whole and in order.
 TEST_F(AppendLanes, two_threads_on_two_lanes_append_to_segments_of_their_own) {
-  TurnLog::Config config;
-  config.segment_bytes = 4096;
-  config.segment_count = 8;
-  config.append_lanes = 2;
+  const TurnLog::Config config = two_lanes(4096, 8);
   make(config);
   StepThread a, b;
   a.run([] { TurnLog::set_thread_lane(0); });
@@ -534,12 +541,9 @@ TEST_F(AppendLanes, two_threads_on_two_lanes_append_to_segments_of_their_own) {
 // the other lane ran the ring round) moves to a new segment on its next
 // append; the other lane's turns and its own later ones are all there.
 TEST_F(AppendLanes, a_lane_whose_segment_was_recycled_moves_on) {
-  TurnLog::Config config;
-  config.segment_bytes = 1024;  // 3 records a segment
-  config.segment_count = 4;
+  TurnLog::Config config = two_lanes(1024, 4);  // 3 records a segment
   config.thread_capacity = 8;
   config.exchanges_per_thread = 4;
-  config.append_lanes = 2;
   config.retention = TurnLog::Retention::recycle_oldest;
   make(config);
   StepThread quiet;
@@ -575,10 +579,7 @@ TEST_F(AppendLanes, a_lane_whose_segment_was_recycled_moves_on) {
 // the lane takes the newest one that was opened for it (or opens the next
 // for itself) and appends there. recover_log() starts every lane over.
 TEST_F(AppendLanes, a_damaged_lane_word_wastes_no_segment_and_recovery_clears_it) {
-  TurnLog::Config config;
-  config.segment_bytes = 4096;
-  config.segment_count = 8;
-  config.append_lanes = 2;
+  const TurnLog::Config config = two_lanes(4096, 8);
   make(config);
   const std::size_t bytes = TurnLog::region_bytes(config);
   auto* base = static_cast<unsigned char*>(const_cast<void*>(log.region()));

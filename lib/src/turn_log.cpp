@@ -412,11 +412,9 @@ struct LogEngine {
   // liveness. The geometry is the one validated when the handle attached,
   // so a header changed later (damage, a hostile process) moves no
   // offset.
-  explicit LogEngine(TurnLog& log)
-      : region(log.region_), header(*region_part<Header>(log.region_)), g(log.geometry_), clock(log.clock_) {
+  explicit LogEngine(TurnLog& log) : LogEngine(log.region_, log.geometry_, log.clock_) {
     proc = log.process_;
     liveness = log.process_ != 0 ? &log.liveness_ : nullptr;
-    set_progress_shift();
   }
   LogEngine(const LogEngine&) = delete;
   LogEngine& operator=(const LogEngine&) = delete;
