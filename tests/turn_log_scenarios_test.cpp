@@ -92,6 +92,79 @@ TEST_F(TurnScenario, S1_b_interleaved_users_never_cross_threads) {
   EXPECT_EQ(texts("thread-B"), (Texts{"QB1", "AB1", "QB2", "AB2"}));
 }
 
+// S1.b with the ring turning over: a writer that crosses into the next
+// segment while another writer is still preparing it ahead (or recycling
+// the oldest segment for it) waits for that writer (its first back-off lets
+// it go on) and gets its turn in, instead of log_full or a second opening.
+class TurnoverScenario : public TurnScenario {
+ protected:
+  void SetUp() override {
+    TurnScenario::SetUp();
+    TurnLog::Config c;
+    c.segment_bytes = 1024;  // 3 records a segment: the middle is record 1
+    c.segment_count = TurnLog::open_ahead_segments_min;
+    c.thread_capacity = 8; c.exchanges_per_thread = 4; c.reader_slots = 4;
+    c.retention = TurnLog::Retention::recycle_oldest;
+    log.~TurnLog();
+    new (&log) TurnLog();
+    make(c);
+  }
+  LogStatus one(std::string_view thread, const std::string& text) {
+    const auto x = log.begin_exchange(tid(thread), tid(text), BeginPolicy::queue);
+    EXPECT_EQ(x.status, LogStatus::ok);
+    const LogStatus s = say(x.exchange, Role::user, text);
+    (void)log.commit(x.exchange);
+    return s;
+  }
+  // Actor 1 appends "a<n>", the newest segment's middle record, and stops at
+  // `stop_at` while opening the next segment ahead; actor 2 then fills the
+  // segment and crosses.
+  void cross_while_actor_1_opens_ahead(const char* stop_at, int n) {
+    hooks::Latch stopped(1), go(1);
+    hooks::signal_at(stop_at, &stopped, 1);
+    hooks::pause_at(stop_at, &go, 1);
+    LogStatus first = LogStatus::contended, second = LogStatus::contended, crossing = LogStatus::contended;
+    std::thread a = actor(1, [&] { first = one("A", "a" + std::to_string(n)); });
+    ASSERT_TRUE(stopped.wait_for(10'000'000'000ULL));
+    hooks::signal_at("backoff", &go, 2);
+    std::thread b = actor(2, [&] {
+      second = one("B", "b" + std::to_string(n));
+      crossing = one("B", "b" + std::to_string(n + 1));
+    });
+    b.join();
+    a.join();
+    hooks::clear();
+    EXPECT_EQ(first, LogStatus::ok);
+    EXPECT_EQ(second, LogStatus::ok);
+    EXPECT_EQ(crossing, LogStatus::ok) << "the crossing writer did not wait for the segment opened ahead";
+  }
+};
+
+TEST_F(TurnoverScenario, S1_b_a_writer_crossing_into_a_segment_being_prepared_ahead_waits_for_it) {
+  ASSERT_EQ(one("A", "a0"), LogStatus::ok);  // sequence 1, record 0
+  cross_while_actor_1_opens_ahead("turn_log.open_next.preparing", 1);  // records 1 and 2, then the crossing
+  EXPECT_EQ(log.stats().segments_opened, 2u) << "the crossing opened a segment of its own";
+  EXPECT_EQ(texts("A"), (Texts{"a0", "a1"}));
+  EXPECT_EQ(texts("B"), (Texts{"b1", "b2"}));
+}
+
+TEST_F(TurnoverScenario, S1_b_a_writer_crossing_while_the_oldest_segment_is_recycled_ahead_waits_for_it) {
+  // Sequences 1-3 and record 0 of sequence 4: turns 0-9 of thread A.
+  Texts a;
+  for (int i = 0; i < 10; i++) {
+    a.push_back("a" + std::to_string(i));
+    ASSERT_EQ(one("A", a.back()), LogStatus::ok);
+  }
+  ASSERT_EQ(log.stats().segments_recycled, 0u);
+  // Record 1 of sequence 4 prepares sequence 5 in sequence 1's place.
+  cross_while_actor_1_opens_ahead("turn_log.recycle.before_trim", 10);
+  a.push_back("a10");
+  EXPECT_EQ(log.stats().segments_recycled, 1u);
+  EXPECT_EQ(log.stats().segments_opened, 5u);
+  EXPECT_EQ(texts("A"), Texts(a.begin() + 3, a.end())) << "sequence 1 (a0-a2) recycled, nothing else";
+  EXPECT_EQ(texts("B"), (Texts{"b10", "b11"}));
+}
+
 // S1.c: cleanup runs while a request is in flight (its context pinned, its
 // turns written, its commit not yet done): trimming the thread is refused
 // while the request may still need its history, and the ring refuses to

@@ -374,6 +374,74 @@ TEST_F(T8_retention, a_dead_writers_record_trims_nothing_when_the_recycler_cache
 // empties every record of such a segment, so a fill damaged low cannot
 // carry older states into its next sequence. Segment 1 stays retired here:
 // a snapshot pins it while the ring laps.
+// Opening ahead (TurnLog::open_ahead_segments_min): with one lane and four
+// segments, the newest segment's middle record prepares the next segment,
+// which stays behind `current` until a writer crosses into it; around the
+// ring, that preparation recycles the oldest segment and the history stays
+// a suffix of the thread with nothing missing.
+TEST_F(T8_retention, a_ring_of_four_segments_opens_its_next_segment_at_the_middle_of_the_newest) {
+  const TurnLog::Config config = recycling_ring(1024, 4, 8);  // 3 records a segment: the middle is record 1
+  make(config);
+  LogLayout layout;
+  const auto newest = [&] {
+    EXPECT_EQ(inspect_log(const_cast<void*>(log.region()), TurnLog::region_bytes(config), &layout), LogStatus::ok);
+    return layout.current;
+  };
+  Texts said;
+  const auto one = [&](int i) {
+    const auto x = begin("t", "r" + std::to_string(i));
+    said.push_back("turn " + std::to_string(i));
+    ASSERT_EQ(say(x, Role::user, said.back()), LogStatus::ok);
+    ASSERT_EQ(log.commit(x), LogStatus::ok);
+  };
+  one(0);  // sequence 1, record 0
+  EXPECT_EQ(log.stats().segments_opened, 1u);
+  one(1);  // record 1, the middle: sequence 2 is prepared
+  EXPECT_EQ(log.stats().segments_opened, 2u);
+  EXPECT_EQ(newest(), 1u) << "a prepared segment is not the newest until a writer crosses into it";
+  one(2);
+  EXPECT_EQ(newest(), 1u);
+  one(3);  // crosses into the prepared sequence 2
+  EXPECT_EQ(newest(), 2u);
+  EXPECT_EQ(log.stats().segments_opened, 2u) << "the crossing opened a segment of its own";
+  EXPECT_EQ(texts("t"), said);
+  // Sequences 2, 3 and 4 take turns 3-10; turn 10 is 4's middle record and
+  // prepares sequence 5 in sequence 1's place, recycling it (turns 0-2).
+  for (int i = 4; i <= 10; i++) one(i);
+  EXPECT_EQ(log.stats().segments_recycled, 1u);
+  EXPECT_EQ(newest(), 4u);
+  EXPECT_EQ(layout.head, 2u);
+  EXPECT_EQ(texts("t"), Texts(said.begin() + 3, said.end()));
+  for (int i = 11; i <= 30; i++) one(i);  // around the ring again
+  const Texts kept = texts("t");
+  ASSERT_FALSE(kept.empty());
+  EXPECT_EQ(kept, Texts(said.end() - static_cast<std::ptrdiff_t>(kept.size()), said.end()));
+  EXPECT_GE(kept.size(), 2u * 3u) << "two full segments and part of the newest are retained";
+}
+
+// Below open_ahead_segments_min segments, and with more than one append
+// lane, the next segment is opened by the writer that crosses, not before.
+TEST_F(T8_retention, smaller_rings_and_append_lanes_open_segments_at_the_crossing) {
+  for (const std::uint32_t lanes : {1u, 2u}) {
+    TurnLog::Config config = recycling_ring(1024, lanes == 1 ? 3 : 4, 8);
+    config.append_lanes = lanes;
+    log.~TurnLog();
+    new (&log) TurnLog();
+    make(config);
+    TurnLog::set_thread_lane(0);
+    for (int i = 0; i < 3; i++) {
+      const auto x = begin("t", "r" + std::to_string(i));
+      ASSERT_EQ(say(x, Role::user, "x"), LogStatus::ok);
+      ASSERT_EQ(log.commit(x), LogStatus::ok);
+    }
+    EXPECT_EQ(log.stats().segments_opened, 1u) << lanes << " lane(s)";
+    const auto x = begin("t", "crossing");
+    ASSERT_EQ(say(x, Role::user, "x"), LogStatus::ok);
+    EXPECT_EQ(log.stats().segments_opened, 2u) << lanes << " lane(s)";
+    TurnLog::set_thread_lane(TurnLog::lane_auto);
+  }
+}
+
 TEST_F(T8_retention, recovery_empties_the_records_of_segments_that_are_not_ready) {
   const TurnLog::Config config = recycling_ring(4096, 3, 8);  // 15 records
   make(config);

@@ -940,8 +940,11 @@ struct LogEngine {
   static void raise(weft::atomic<W>& word, u64 value) { detail::raise_word(word, value); }
 
   // Opens segment cur+1 (cur = 0: the first) for append lane `lane_tag`.
-  // Returns false for log_full.
-  bool open_next(u64 cur, u64 lane_tag) {
+  // Returns false for log_full. With `ahead` (prepare_ahead) it only makes
+  // the segment ready, never moves `current`, never waits and never reaps:
+  // whatever is in its way (a segment being moved, a writer or reader still
+  // in the oldest segment, an unfinished exchange there) ends the call.
+  bool open_next(u64 cur, u64 lane_tag, bool ahead = false) {
     const u64 next = cur + 1;
     if (next > TurnLog::sequences_max) return false;  // sequences never wrap: log_full
     SegmentHeader& seg = segment(next);
@@ -950,6 +953,7 @@ struct LogEngine {
       if (header.current.load(mo_acquire) != cur) return true;  // someone opened it
       W w = seg.word.load(mo_acquire);
       if (seg_seq(w) == next) {
+        if (ahead) return true;  // prepared, or being prepared
         if (seg_state(w) == seg_ready) {
           W expected = static_cast<W>(cur);
           header.current.compare_exchange_strong(expected, static_cast<W>(next), mo_acq_rel);  // R4, helping
@@ -963,6 +967,7 @@ struct LogEngine {
       if (seg_seq(w) > next) return true;  // the ring moved past `next` while this call slept
       // The physical segment still hosts an older sequence.
       if (seg_state(w) == seg_recycling) {  // another appender is recycling it
+        if (ahead) return true;
         if (attempt >= reap_after && reap_for(seg.transit.load(mo_acquire) - 1, reaped)) continue;
         backoff(attempt);
         continue;
@@ -970,6 +975,7 @@ struct LogEngine {
       u64 holder = 0;
       if (seg_state(w) == seg_ready) {
         const Recycle r = try_recycle(seg_seq(w), holder);
+        if (ahead && r != Recycle::recycled) return true;
         if (r == Recycle::refused) {
           if (reap_for(holder, reaped)) continue;  // a dead process's writer pin [T10]
           return false;
@@ -982,6 +988,7 @@ struct LogEngine {
       }
       if (seg_state(w) == seg_retired) {
         if (!pins_clear(seg_seq(w), holder)) {  // a reader still reads it [T8]
+          if (ahead) return true;
           if (reap_for(holder, reaped)) continue;  // a dead process's reader pin [T10]
           return false;
         }
@@ -989,10 +996,12 @@ struct LogEngine {
         continue;
       }
       if (seg_state(w) != seg_free) {
+        if (ahead) return true;
         backoff(attempt);
         continue;
       }
       if (!detail::mark_word(seg.transit, proc, holder)) {
+        if (ahead) return true;
         if (attempt >= reap_after && reap_for(holder, reaped)) continue;
         backoff(attempt);  // another opener is about to prepare it
         continue;
@@ -1018,12 +1027,35 @@ struct LogEngine {
       seg.lane.store(static_cast<W>(lane_tag), mo_relaxed);
       seg.word.store(seg_word(next, seg_ready), mo_release);  // R4
       seg.transit.store(0, mo_release);
+      count(c_opened);
+      if (ahead) return true;  // an appender crossing into it moves `current` (the helping CAS above)
       W expected = static_cast<W>(cur);
       header.current.compare_exchange_strong(expected, static_cast<W>(next), mo_acq_rel);  // R4 (next <= sequences_max)
-      count(c_opened);
       return true;
     }
     return false;
+  }
+
+  // Opening ahead (TurnLog::open_ahead_segments_min): the writer whose
+  // record took the middle of segment `seq` (its middle record header or
+  // its middle payload byte) prepares segment seq+1 once its own record is
+  // published and unpinned, recycling the oldest segment if retention
+  // needs it, while the other writers still append to `seq`. The writer
+  // that later crosses `seq`'s end finds seq+1 ready and only moves
+  // `current` (open_next's helping CAS), instead of doing the turnover while
+  // every other writer waits for it. Nothing waits here: whatever is in the
+  // way leaves the turnover to the crossing writer, as without it. With
+  // more lanes each lane opens segments for itself (open_lane), and nothing
+  // is prepared ahead.
+  bool at_middle(u64 index, u64 offset, u64 size) const {
+    const u64 half_bytes = g.payload_area / 2;
+    return index == g.records_per_segment / 2 || (offset < half_bytes && offset + size >= half_bytes);
+  }
+  void prepare_ahead(u64 seq) {
+    if (g.lanes != 1 || g.segment_count < TurnLog::open_ahead_segments_min) return;
+    if (header.current.load(mo_acquire) != seq) return;  // the ring moved on already
+    WEFT_RACE_POINT("turn_log.prepare_ahead");
+    (void)open_next(seq, 0, true);
   }
 
   struct Reservation {
@@ -1392,6 +1424,9 @@ LogStatus TurnWriter::finish() noexcept {
   }
   e.unpin_writer(seq);  // R5
   if (result == LogStatus::ok) e.thread_at(ti).turns.fetch_add(1, mo_relaxed);
+  if (e.at_middle(LogEngine::position_index(position_), rec_payload_offset(s), round_up(reserved_, 8))) {
+    e.prepare_ahead(seq);
+  }
   return result;
 }
 

@@ -50,7 +50,13 @@
 // payload, computes the checksum and publishes with a release store of the
 // record's state word: busy -> written (pairing R1). The reservation that
 // first crosses the segment's end seals it and opens the next segment for
-// the lane; later crossers retry there. A reader walks every segment from the
+// the lane; later crossers retry there. With one lane and a ring of
+// at least open_ahead_segments_min segments the turnover happens earlier and
+// off the crossing: the writer whose record takes the middle of the newest
+// segment prepares the next one (recycling the oldest if retention needs
+// it) after publishing, while the others still append, and the crossing
+// writer only makes it the newest. A prepared segment is ready but empty
+// and after `current`, so no reader or writer sees it until then. A reader walks every segment from the
 // head to the newest, each up to its fill, and shows only records whose
 // state says written and then committed: it never sees half a record [T4].
 //
@@ -401,6 +407,14 @@ class TurnLog {
   static constexpr std::uint32_t format_version = 4;
   /// Most process slots (Config::process_slots).
   static constexpr std::uint32_t process_slots_max = 1024;
+  /// Rings of at least this many segments with one append lane open their
+  /// next segment ahead of need ("Append protocol" above), so no append
+  /// waits for a turnover while others fill the newest segment. The cost:
+  /// while a segment is prepared ahead (from the middle of the newest
+  /// segment until it fills), retention `recycle_oldest` keeps one segment
+  /// fewer: from a quarter of a 4-segment ring's history to 1/64 of a
+  /// 64-segment one's. Smaller rings turn over at the crossing only.
+  static constexpr std::uint32_t open_ahead_segments_min = 4;
   /// Most append lanes (Config::append_lanes).
   static constexpr std::uint32_t append_lanes_max = 64;
   /// set_thread_lane(): no chosen lane, the CPU's.
