@@ -236,6 +236,45 @@ std::string rate(double items_per_second) {
   return text;
 }
 
+// The target for the kernels: filter and watermark over 1M records
+// at least 4x their scalar twins on AVX2; and what the watermark's bytes per
+// second say about where it stands (8 bytes a state word).
+std::string target_paragraph(const RatioReporter& reporter) {
+  const auto ips = [&](const std::string& name) {
+    const auto it = reporter.items_per_second.find(name);
+    return it == reporter.items_per_second.end() ? 0.0 : it->second;
+  };
+  std::string md = "**Target: filter and watermark over 1M records at least 4× the scalar twin on AVX2.**";
+  for (const char* kernel : {"filter", "watermark"}) {
+    const double simd = ips(std::string("scan/") + kernel + "/1M/AVX2");
+    const double twin = ips(std::string("scan/") + kernel + "/1M/scalar");
+    char text[160];
+    if (simd <= 0 || twin <= 0) {
+      std::snprintf(text, sizeof text, " %s: not measured (no AVX2 on this CPU).", kernel);
+    } else {
+      std::snprintf(text, sizeof text, " %s: %.1f× (%s).", kernel, simd / twin, simd / twin >= 4 ? "met" : "missed");
+    }
+    md += text;
+  }
+  const double w1m = ips("scan/watermark/1M/AVX2"), w16k = ips("scan/watermark/16K/AVX2");
+  const double w3 = ips("scan/watermark/1M/AVX3"), twin = ips("scan/watermark/1M/scalar");
+  if (w1m > 0 && w16k > 0 && twin > 0 && w3 > 0 && w3 < 1.15 * w1m) {  // wider vectors read no faster
+    char text[900];
+    std::snprintf(text, sizeof text,
+                  " The watermark reads one 8-byte state word per record and tests four vectors "
+                  "with one compare: on AVX2 it streams %.0f GB/s from L3 (1M records) and %.0f GB/s "
+                  "from L2 (16K), and AVX3's vectors of twice the width read %.0f GB/s at 1M, so the "
+                  "kernel runs at what the caches deliver to one core, not at its instruction count "
+                  "(an 8-vector unroll measured no faster). The scalar twin already reads %.0f GB/s "
+                  "(about one state a cycle); 4× that is %.0f GB/s. Reaching it would take fewer "
+                  "bytes per record (the kinds kept apart from the state words: a format change), "
+                  "not other code.",
+                  w1m * 8 / 1e9, w16k * 8 / 1e9, w3 * 8 / 1e9, twin * 8 / 1e9, 4 * twin * 8 / 1e9);
+    md += text;
+  }
+  return md;
+}
+
 std::string markdown(const RatioReporter& reporter, const std::vector<Path>& all,
                      const std::string& command) {
   std::string md;
@@ -306,6 +345,7 @@ std::string markdown(const RatioReporter& reporter, const std::vector<Path>& all
     md += ";";
   }
   md.back() = '.';
+  md += "\n\n" + target_paragraph(reporter);
   return md + "\n\n";
 }
 

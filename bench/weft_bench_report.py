@@ -612,35 +612,48 @@ def section_misses(r, profiles, targets, src):
             f". Throughput at n threads ÷ at 1 thread (32 B):", "",
             table(["implementation", "2 thr", "4 thr", "8 thr"], rows), ""]
     turnover = prof(profiles, "exchange_weft_32", "inclusive_per_op", "LogEngine::open_next")
-    turnover_calls = prof(profiles, "exchange_weft_32", "calls_per_op", "LogEngine::open_next")
-    per_turnover = None if not turnover or not turnover_calls else turnover / turnover_calls
+    # Per segment: the exchange makes 2 turns, a segment holds records_for(32) of them.
+    per_turnover = None if not turnover else turnover * records_for(32) / 2
     full8 = {p: r.value(("append", "weft", p, "turns:2"), 8, "log_full") for p in PAYLOADS}
     big8 = {p: r.value(("append", "weft_ring256m", p, "turns:2"), 8, "log_full") for p in PAYLOADS}
     rate4k = r.value(("append", "weft", "4096B", "turns:2"), 8)
     fill_ms = "n/a" if not rate4k else f"{records_for(4096) * (SEGMENT_COUNT - 1) / rate4k * 1e3:.1f} ms"
     recycle = "Recycle try_recycle(u64 old, u64& holder) {"
-    out += ["### 3. Segment turnover and retention inside an append (T3)", "",
-            f"The append whose reservation crosses a segment's end opens the next segment inline "
-            f"(`reserve` {src.at(T, 'const auto move_on = [&](u64 from) {', full=True)} → `open_lane` "
-            f"{src.at(T, 'bool open_lane(u64 k, u64 cur) {')} → `open_next` {src.at(T, 'bool open_next(u64 cur, u64 lane_tag) {')}), "
-            f"and with retention that means recycling the oldest segment first (`try_recycle` "
+    out += ["### 3. Segment turnover and retention (T3)", "",
+            f"Until this round the append whose reservation crossed a segment's end opened the next segment "
+            f"itself (`reserve` {src.at(T, 'const auto move_on = [&](u64 from) {', full=True)} → `open_lane` "
+            f"{src.at(T, 'bool open_lane(u64 k, u64 cur) {')} → `open_next` "
+            f"{src.at(T, 'bool open_next(u64 cur, u64 lane_tag, bool ahead = false) {')}) while every other "
+            f"writer of the log waited for it in `open_next`'s backoff "
+            f"({src.at(T, 'backoff(attempt);  // being prepared')}, "
+            f"{src.at(T, 'if (seg_state(w) == seg_recycling) {  // another appender is recycling it')}). "
+            f"With retention the opening recycles the oldest segment first (`try_recycle` "
             f"{src.at(T, recycle)}): a pass over every record of the old segment "
             f"({src.at(T, 'for (u64 j = 0; j < records; j++) {', after=recycle, end='    }', nth=1)}; "
-            f"each thread is looked up once per segment through a small cache, "
-            f"{src.at(T, 'struct ThreadCache {')}, where the first run of this suite found two passes with a "
-            f"`find_thread` per record) and a CAS-max of `trimmed_through` per thread "
-            f"(`raise`, {src.at(T, 'static void raise(weft::atomic<W>& word')}), then "
+            f"each thread looked up once through a small cache, {src.at(T, 'struct ThreadCache {')}), a CAS-max "
+            f"of `trimmed_through` per thread ({src.at(T, 'static void raise(weft::atomic<W>& word')}), then "
             f"re-initialising the record states the segment's last sequence used "
-            f"({src.at(T, 'records[j].state.store(rec_empty, mo_relaxed);')}; all 1023 of them before "
-            f"this round, even where 4 KiB turns had used 48). That is {n(per_turnover)} "
-            f"instructions in one append call; the other appenders wait for it in `open_next`'s backoff "
-            f"({src.at(T, 'backoff(attempt);  // being prepared')}, "
-            f"{src.at(T, 'if (seg_state(w) == seg_recycling) {')}). A 256 KiB segment holds "
-            f"{RECORDS_PER_SEGMENT} records ({src.at(T, 'g.records_per_segment = std::max<u64>(1, std::min<u64>((c.segment_bytes - 64) / 256, records_per_segment_max));')}: "
-            f"one 64-byte header per 256 bytes of segment, whatever the payload), so with 32 B turns 1 "
-            f"append in {records_for(32)} pays it, right at p99.9; with 256 B 1 in {records_for(256)}; "
-            f"with 4 KiB only {records_for(4096)} records fit by bytes, 1 in {records_for(4096)} (p99 "
-            f"territory).", "",
+            f"({src.at(T, 'records[j].state.store(rec_empty, mo_relaxed);')}): {n(per_turnover)} instructions "
+            f"per segment in this run's 32 B profile. Under oversubscription the opener could be preempted "
+            f"mid-way, and everyone waited a time slice: p99.9 of one append at 8 threads with one lane was "
+            f"32B 28 µs, 256B 125 µs, 4096B 200 µs in the previous report (against seed_mutex's 205 µs, "
+            f"312 µs and 14 µs).", "",
+            f"Now a ring of at least 4 segments with one append lane opens ahead "
+            f"(`prepare_ahead` {src.at(T, 'void prepare_ahead(u64 seq) {')}): the writer whose record takes "
+            f"the newest segment's middle prepares the next one after publishing its own record, while the "
+            f"other writers still append to the newest, and the writer that crosses finds it ready and only "
+            f"moves `current` ({src.at(T, 'header.current.compare_exchange_strong(expected, static_cast<W>(next), mo_acq_rel);  // R4, helping')}). "
+            f"The work is the same and one append call still pays it (with 32 B turns 1 in "
+            f"{records_for(32)}, 256 B 1 in {records_for(256)}, 4 KiB 1 in {records_for(4096)}: a 256 KiB "
+            f"segment has {RECORDS_PER_SEGMENT} record headers, "
+            f"{src.at(T, 'g.records_per_segment = std::max<u64>(1, std::min<u64>((c.segment_bytes - 64) / 256, records_per_segment_max));')}, "
+            f"and holds {records_for(4096)} turns of 4 KiB by bytes), but nobody waits for it unless the "
+            f"newest segment fills before it is done. p99.9 of one append at 8 threads in this run, weft vs "
+            f"seed_mutex: " +
+            ", ".join(f"{p} {ns(r.value(('append', 'weft', p, 'turns:2'), 8, 'append_p999_ns'))} vs "
+                      f"{ns(r.value(('append', 'seed_mutex', p, 'turns:2'), 8, 'append_p999_ns'))}" for p in PAYLOADS) +
+            ". The cost: while a segment waits prepared, `recycle_oldest` keeps one segment fewer (1/64 of "
+            "this ring; `TurnLog::open_ahead_segments_min` in weft/turn_log.h).", "",
             f"Under oversubscription a preempted writer also stops retention: its segment stays pinned "
             f"(`writers`, checked at {src.at(T, 'if (!writers_clear(old, holder)) return restore();  // R5')}) "
             f"and the records of its open exchange cannot be recycled "
@@ -648,15 +661,11 @@ def section_misses(r, profiles, targets, src):
             f"writers run the ring full and get `log_full` (this run at 8 threads: " +
             ", ".join(f"{p} {'n/a' if v is None else f'{v:.0f}'}" for p, v in full8.items()) +
             "), back off and retry: the \"preempted holder stalls everyone\" effect of a mutex, moved to "
-            "the ring's tail. p99.9 of one append at 8 threads in this run, weft vs seed_mutex: " +
-            ", ".join(f"{p} {ns(r.value(('append', 'weft', p, 'turns:2'), 8, 'append_p999_ns'))} vs "
-                      f"{ns(r.value(('append', 'seed_mutex', p, 'turns:2'), 8, 'append_p999_ns'))}" for p in PAYLOADS) +
-            ".", "",
-            "The ring is what a preempted writer has to be outlasted by: the suite's 16 MiB holds "
-            f"{records_for(4096) * (SEGMENT_COUNT - 1)} turns of 4 KiB, {fill_ms} of appends at this run's "
-            "8-thread rate, and a writer preempted inside an exchange is off its core for a time slice "
-            "(milliseconds) while 7 others append. `weft_ring256m` is the same "
-            "log with 1024 segments (256 MiB). At 8 threads it counted `log_full` " +
+            "the ring's tail. The ring is what a preempted writer has to be outlasted by: the suite's 16 MiB "
+            f"holds {records_for(4096) * (SEGMENT_COUNT - 1)} turns of 4 KiB, {fill_ms} of appends at this "
+            "run's 8-thread rate, and a writer preempted inside an exchange is off its core for a time slice "
+            "(milliseconds) while 7 others append. `weft_ring256m` is the same log with 1024 segments "
+            "(256 MiB). At 8 threads it counted `log_full` " +
             ", ".join(f"{p} {'n/a' if v is None else f'{v:.0f}'}" for p, v in big8.items()) +
             ", and its p99.9 of one append was " +
             ", ".join(f"{p} {ns(r.value(('append', 'weft_ring256m', p, 'turns:2'), 8, 'append_p999_ns'))}"
@@ -664,15 +673,11 @@ def section_misses(r, profiles, targets, src):
             ". A log that keeps an open exchange's turns until it finishes or expires (T10) cannot "
             "recycle past a preempted writer, so under oversubscription a ring must hold a time slice of "
             "appends (the seeds' design never waits there: it overwrites its oldest turns whatever their "
-            "exchange is doing). But the bigger ring did not lower the tail: what holds it is the turnover "
-            "above, one writer opening the next segment while every other writer of the log waits for it, "
-            "and under oversubscription that writer can be preempted mid-way. With append lanes only the "
-            "writers of the opener's lane wait: p99.9 of one append at 8 threads with 8 lanes (`weft_lanes`) "
-            "was " +
+            "exchange is doing). With append lanes each lane opens its own segments at the crossing, and "
+            "only the writers of that lane wait: p99.9 of one append at 8 threads with 8 lanes "
+            "(`weft_lanes`) was " +
             ", ".join(f"{p} {ns(r.value(('append', 'weft_lanes', p, 'turns:2'), 8, 'append_p999_ns'))}"
-                      for p in PAYLOADS) +
-            ". Opening the next segment ahead of need, or letting waiters help, would take the turnover "
-            "out of the appends altogether; this round did not.", ""]
+                      for p in PAYLOADS) + ".", ""]
     lw, lm = prof(profiles, "lock_weft_large_exclusive", "ir_per_op"), prof(profiles, "lock_mutex_map_large_exclusive", "ir_per_op")
     lt, lc = prof(profiles, "lock_tbb_chm_large_exclusive", "ir_per_op"), prof(profiles, "lock_libcuckoo_large_exclusive", "ir_per_op")
     lk = lambda name: n(prof(profiles, name, "locked_per_op"))  # noqa: E731

@@ -30,6 +30,7 @@ zoo=(
   # 40,000, median 9,579.
   "join_clears_a_live_slot:S1.g:40000"
   "reach_not_raised:S2,S4.b"
+  "ready_before_reset:S1.c"
 )
 budget=${BUG_ZOO_BUDGET:-20000}
 only=("$@")

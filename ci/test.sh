@@ -6,7 +6,7 @@
 # for aarch64, armhf and riscv64 and runs the release tests under qemu-user
 # (ci/cross.sh), builds the bare-metal Cortex-M4 configuration and runs its
 # firmware under qemu-system-arm (ci/cortex-m4.sh), builds the benchmarks and runs each for a moment, proves the
-# bug zoo (weft-hunt catches each of the ten mutants), runs the fuzz smoke
+# bug zoo (weft-hunt catches each of its mutants), runs the fuzz smoke
 # (each fuzzer 20 s), checks the OSS-Fuzz build script and proves that the
 # schedule fuzzers catch the three fastest mutants (from the seed corpus and
 # from an empty one). Ends with one line:

@@ -1021,11 +1021,23 @@ struct LogEngine {
       // Bound: records_per_segment.
       RecordHeader* records = region_part<RecordHeader>(segment_base(next), 64);
       const u64 used = record_count(seg);
+      const auto make_ready = [&] {
+        seg.fill.store(0, mo_release);
+        seg.sealed.store(0, mo_relaxed);
+        seg.lane.store(static_cast<W>(lane_tag), mo_relaxed);
+        seg.word.store(seg_word(next, seg_ready), mo_release);  // R4
+      };
+#if defined(WEFT_SEAM_SIM) && defined(WEFT_MUTANT_READY_BEFORE_RESET)
+      const bool ready_first = ahead;  // MUTANT: a segment opened ahead is ready before its records are emptied
+#else
+      constexpr bool ready_first = false;
+#endif
+      if (ready_first) {
+        make_ready();
+        WEFT_RACE_POINT("turn_log.open_next.ready_before_reset");
+      }
       for (u64 j = 0; j < used; j++) records[j].state.store(rec_empty, mo_relaxed);
-      seg.fill.store(0, mo_release);
-      seg.sealed.store(0, mo_relaxed);
-      seg.lane.store(static_cast<W>(lane_tag), mo_relaxed);
-      seg.word.store(seg_word(next, seg_ready), mo_release);  // R4
+      if (!ready_first) make_ready();
       seg.transit.store(0, mo_release);
       count(c_opened);
       if (ahead) return true;  // an appender crossing into it moves `current` (the helping CAS above)

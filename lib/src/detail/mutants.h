@@ -14,6 +14,7 @@
 //   DEAD_HOLDERS_NEVER_REAPED     S1.g, T10 nobody reclaims what a killed process held
 //   JOIN_CLEARS_A_LIVE_SLOT       S1.g, T10 a joiner clears a dead identity without moving the generation first
 //   REACH_NOT_RAISED              S2, L1   scans read only a key's home slot, whatever its reach
+//   READY_BEFORE_RESET            S1.c, T1 a segment opened ahead is ready before its records are emptied
 #pragma once
 
 #if !defined(WEFT_SEAM_SIM) &&                                                          \
@@ -23,6 +24,6 @@
      defined(WEFT_MUTANT_CLEANUP_IGNORES_PINS) || defined(WEFT_MUTANT_PUBLISH_BEFORE_PAYLOAD) || \
      defined(WEFT_MUTANT_VISIBLE_BEFORE_PREDECESSORS) || defined(WEFT_MUTANT_SLOT_REUSE_ABA) || \
      defined(WEFT_MUTANT_DEAD_HOLDERS_NEVER_REAPED) || defined(WEFT_MUTANT_JOIN_CLEARS_A_LIVE_SLOT) || \
-     defined(WEFT_MUTANT_REACH_NOT_RAISED))
+     defined(WEFT_MUTANT_REACH_NOT_RAISED) || defined(WEFT_MUTANT_READY_BEFORE_RESET))
 #error "weft: mutants exist only in the simulator build (weft_sim)"
 #endif
