@@ -41,6 +41,13 @@
 #include "weft/sim/sim.h"  // sim::current_thread(): the lane of a simulated thread
 #endif
 
+// Keeps a rarely taken path out of its caller (GCC and Clang).
+#if defined(__GNUC__)
+#define WEFT_NOINLINE [[gnu::noinline]]
+#else
+#define WEFT_NOINLINE
+#endif
+
 namespace weft {
 inline namespace WEFT_SEAM_NS {
 namespace {
@@ -326,6 +333,10 @@ bool make_geometry(const TurnLog::Config& c, Geometry& g) {
   g.lanes = c.append_lanes;
   g.records_per_segment = std::max<u64>(1, std::min<u64>((c.segment_bytes - 64) / 256, records_per_segment_max));
   g.payload_area = c.segment_bytes - 64 - g.records_per_segment * 64;
+  if (g.lanes == 1 && g.segment_count >= TurnLog::open_ahead_segments_min) {
+    g.ahead_index = g.records_per_segment / 2;
+    g.ahead_bytes = g.payload_area / 2;
+  }
   place(g);
   if (g.total > SIZE_MAX) return false;  // 32-bit targets: more than the address space
   return g.payload_area >= 64;
@@ -1059,19 +1070,27 @@ struct LogEngine {
   // way leaves the turnover to the crossing writer, as without it. With
   // more lanes each lane opens segments for itself (open_lane), and nothing
   // is prepared ahead.
-  bool at_middle(u64 index, u64 offset, u64 size) const {
-    const u64 half_bytes = g.payload_area / 2;
-    return index == g.records_per_segment / 2 || (offset < half_bytes && offset + size >= half_bytes);
+  // Whether the reservation (index, offset, size) takes the middle of a
+  // segment of a ring that opens ahead (reserve() asks; finish() acts).
+  bool opens_ahead(u64 index, u64 offset, u64 size) const {
+    return index == g.ahead_index || (offset < g.ahead_bytes && offset + size >= g.ahead_bytes);
   }
   void prepare_ahead(u64 seq) {
-    if (g.lanes != 1 || g.segment_count < TurnLog::open_ahead_segments_min) return;
     if (header.current.load(mo_acquire) != seq) return;  // the ring moved on already
     WEFT_RACE_POINT("turn_log.prepare_ahead");
     (void)open_next(seq, 0, true);
   }
+  // finish()'s call, out of line: one append in a segment's worth makes it,
+  // and the others keep their engine small.
+  WEFT_NOINLINE static void prepare_ahead(TurnLog& log, std::uint32_t process, u64 seq) {
+    LogEngine e(log);
+    e.proc = process;
+    e.prepare_ahead(seq);
+  }
 
   struct Reservation {
     u64 seq = 0, index = 0, offset = 0;
+    bool opens_ahead = false;  // opens_ahead(): the writer prepares the next segment after publishing
   };
 
   // ---- append lanes ----------------------------------------------------------
@@ -1185,7 +1204,7 @@ struct LogEngine {
       const u64 index = old >> fill_shift;
       const u64 offset = old & fill_bytes_mask;
       if (index < g.records_per_segment && offset + size <= g.payload_area) {
-        out = Reservation{cur, index, offset};
+        out = Reservation{cur, index, offset, opens_ahead(index, offset, size)};
         return LogStatus::ok;
       }
       seg.sealed.store(1, mo_release);  // full: later reservations go to the next segment
@@ -1383,6 +1402,7 @@ TurnWriter& TurnWriter::operator=(TurnWriter&& other) noexcept {
     reserved_ = other.reserved_;
     written_ = other.written_;
     process_ = other.process_;
+    opens_ahead_ = other.opens_ahead_;
     thread_slot_ = other.thread_slot_;
     other.log_ = nullptr;
   }
@@ -1402,6 +1422,7 @@ LogStatus TurnWriter::write(const void* bytes, std::size_t length) noexcept {
 
 LogStatus TurnWriter::finish() noexcept {
   if (log_ == nullptr) return LogStatus::invalid_argument;
+  TurnLog* const log = log_;
   LogEngine e(*log_);
   e.proc = process_;  // the slot whose pin it took, even if the handle joined since
   const u64 seq = LogEngine::position_seq(position_);
@@ -1436,9 +1457,7 @@ LogStatus TurnWriter::finish() noexcept {
   }
   e.unpin_writer(seq);  // R5
   if (result == LogStatus::ok) e.thread_at(ti).turns.fetch_add(1, mo_relaxed);
-  if (e.at_middle(LogEngine::position_index(position_), rec_payload_offset(s), round_up(reserved_, 8))) {
-    e.prepare_ahead(seq);
-  }
+  if (opens_ahead_) LogEngine::prepare_ahead(*log, process_, seq);
   return result;
 }
 
@@ -1875,6 +1894,7 @@ LogStatus TurnLog::begin_turn(const ExchangeRef& exchange, Role role, std::size_
   writer->reserved_ = reserve_bytes;
   writer->written_ = 0;
   writer->process_ = static_cast<std::uint32_t>(e.proc);
+  writer->opens_ahead_ = r.opens_ahead;
   writer->thread_slot_ = ti;
   return LogStatus::ok;
 }

@@ -176,6 +176,10 @@ struct LogGeometry {
   std::uint64_t records_per_segment = 0, payload_area = 0;
   /// segment_count - 1 when it is a power of two (no division per lookup), else 0.
   std::uint64_t segment_mask = 0;
+  /// Opening ahead (TurnLog::open_ahead_segments_min): the middle record
+  /// index and payload byte of a segment, or ~0 and 0 where the ring does
+  /// not open ahead (no reservation matches).
+  std::uint64_t ahead_index = ~std::uint64_t{0}, ahead_bytes = 0;
   /// Offsets in 64 bits: on 32-bit targets a geometry may describe more
   /// than the address space, which init() refuses.
   std::uint64_t threads_at = 0, exchanges_at = 0, readers_at = 0, processes_at = 0, pins_at = 0,
@@ -336,6 +340,7 @@ class TurnWriter {
   std::size_t reserved_ = 0;
   std::size_t written_ = 0;
   std::uint32_t process_ = 0;  // the process slot whose pin this turn holds
+  bool opens_ahead_ = false;   // its record took the middle of its segment: finish() opens the next one
   std::uint64_t thread_slot_ = 0;  // the exchange's thread slot (thread slots never move)
 };
 
