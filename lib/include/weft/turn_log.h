@@ -356,7 +356,7 @@ struct LogStats {
   std::uint64_t log_full = 0;            ///< log_full results
   std::uint64_t too_many_in_flight = 0;  ///< too_many_in_flight results
   std::uint64_t thread_table_full = 0;   ///< thread_table_full results
-  std::uint64_t segments_opened = 0;     ///< segments opened (including the first)
+  std::uint64_t segments_opened = 0;     ///< segments opened (including the first, and one prepared ahead: open_ahead_segments_min)
   std::uint64_t segments_recycled = 0;   ///< segments recycled by retention
   std::uint64_t cas_retries = 0;         ///< failed CAS (contention)
 };
