@@ -258,7 +258,8 @@ std::string target_paragraph(const RatioReporter& reporter) {
   }
   const double w1m = ips("scan/watermark/1M/AVX2"), w16k = ips("scan/watermark/16K/AVX2");
   const double w3 = ips("scan/watermark/1M/AVX3"), twin = ips("scan/watermark/1M/scalar");
-  if (w1m > 0 && w16k > 0 && twin > 0 && w3 > 0 && w3 < 1.15 * w1m) {  // wider vectors read no faster
+  // Missed, and wider vectors read no faster: say where the kernel stands.
+  if (w1m > 0 && w16k > 0 && twin > 0 && w3 > 0 && w1m < 4 * twin && w3 < 1.15 * w1m) {
     char text[900];
     std::snprintf(text, sizeof text,
                   " The watermark reads one 8-byte state word per record and tests four vectors "

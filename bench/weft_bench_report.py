@@ -709,7 +709,19 @@ def section_misses(r, profiles, targets, src):
             f"- One clock read per acquire "
             f"({src.at(L, 'const u64 now = clock_.now();', after='AcquireResult LockTable::try_acquire(')}): "
             f"with a ManualClock the same run is {times(lock_manual)} as fast at 1 thread, with "
-            f"`coarse_clock()` {times(lock_coarse)}.", ""]
+            f"`coarse_clock()` {times(lock_coarse)}.",
+            "- An upper bound on what these could still give, measured on 2026-11-30 with three "
+            "experimental builds of this code, none of them kept (each breaks a contract or a "
+            "feature): no statistics counters, a per-thread token counter instead of `next_token` "
+            "(breaks L3) and a release store instead of the seq_cst publish, all three together: "
+            "large key space, exclusive, 11.9 → 12.7 M pairs/s at 1 thread and 16.0-16.5 → "
+            "18.8-19.3 M at 2 threads (small: 15.5-15.8 → 19.8-20.4 M), against tbb_chm's 12.6-14.1 M "
+            "at 2 threads in the same session (the `lock/weft/{large,small}/exclusive` benchmarks at 1 "
+            "and 2 threads, `--benchmark_min_time=0.4`, two rounds against the unchanged build). Each "
+            "alone gave 0-10%. So 1.5× tbb_chm is out of "
+            "reach at 2 threads even without the features, and at 1 thread (where tbb_chm does 17-18 M "
+            "pairs/s) the clock read and the insert-if-absent verification that leases and fencing need "
+            "are what stands in the way, not shared lines.", ""]
     alone = r.value(("append", "weft", "256B", "turns:2"), 1)
     with_reader = r.value(("snapshot", "weft", "256B"), 1)
     snap_p50 = r.value(("snapshot", "weft", "256B"), 1, "snapshot_p50_ns")
@@ -823,7 +835,11 @@ def section_method(r, timer):
             f"runs seconds apart.",
             "- The machine is shared and a VM: load from other work moves figures between runs (the load "
             "average is in the header). Ratios measured in one run are the figures to quote; "
-            "instruction counts (callgrind) do not move.",
+            "instruction counts (callgrind) do not move. One effect is large: on 2026-11-30 the same "
+            "binary ran one-lane `weft` at 2 threads (32 B) at 8.1-9.3 M turns/s in some runs and at "
+            "4.1 M in others, minutes apart, with nothing else of ours running (six back-to-back rounds "
+            "all gave 8.2-9.3 M). Figures of one-lane weft at 2 threads and more should be read "
+            "with that in mind; lanes and separate logs moved far less.",
             "- Google Benchmark prints \"Library was built as DEBUG\": that is Debian's libbenchmark build; "
             "weft_bench and weft are compiled `-O3 -DNDEBUG` (CMake Release).",
             "- Fairness: the seeds' design builds its payload string before taking the lock, is filled at "

@@ -369,11 +369,6 @@ TEST_F(T8_retention, a_dead_writers_record_trims_nothing_when_the_recycler_cache
   EXPECT_EQ(texts("x"), (Texts{"kept"}));
 }
 
-// A segment that is not ready keeps its last fill until it is opened
-// again, and its opener resets only the records below that fill. Recovery
-// empties every record of such a segment, so a fill damaged low cannot
-// carry older states into its next sequence. Segment 1 stays retired here:
-// a snapshot pins it while the ring laps.
 // Opening ahead (TurnLog::open_ahead_segments_min): with one lane and four
 // segments, the newest segment's middle record prepares the next segment,
 // which stays behind `current` until a writer crosses into it; around the
@@ -416,7 +411,30 @@ TEST_F(T8_retention, a_ring_of_four_segments_opens_its_next_segment_at_the_middl
   const Texts kept = texts("t");
   ASSERT_FALSE(kept.empty());
   EXPECT_EQ(kept, Texts(said.end() - static_cast<std::ptrdiff_t>(kept.size()), said.end()));
-  EXPECT_GE(kept.size(), 2u * 3u) << "two full segments and part of the newest are retained";
+  // Turn 30 is record 0 of sequence 11, which turn 28 (the middle of 10)
+  // prepared in 7's place: sequences 8-11 (turns 21-30) are retained.
+  EXPECT_EQ(kept.size(), 10u);
+}
+
+// Large turns fill a segment by bytes before its record headers run out:
+// the record that takes its middle payload byte opens ahead.
+TEST_F(T8_retention, large_turns_open_the_next_segment_at_the_middle_payload_byte) {
+  make(recycling_ring(4096, 4, 8));  // 15 records, 3072 payload bytes: byte 1536 is the middle
+  const auto one = [&](int i) {
+    const auto x = begin("t", "r" + std::to_string(i));
+    ASSERT_EQ(say(x, Role::user, std::string(600, static_cast<char>('a' + i))), LogStatus::ok);
+    ASSERT_EQ(log.commit(x), LogStatus::ok);
+  };
+  one(0);  // bytes 0-599
+  one(1);  // 600-1199
+  EXPECT_EQ(log.stats().segments_opened, 1u);
+  one(2);  // 1200-1799, record 2 of 15: the middle byte, not the middle record
+  EXPECT_EQ(log.stats().segments_opened, 2u);
+  one(3);
+  one(4);  // 2400-2999: the segment holds five
+  one(5);  // crosses into the prepared segment
+  EXPECT_EQ(log.stats().segments_opened, 2u);
+  EXPECT_EQ(texts("t").size(), 6u);
 }
 
 // Below open_ahead_segments_min segments, and with more than one append
@@ -428,7 +446,10 @@ TEST_F(T8_retention, smaller_rings_and_append_lanes_open_segments_at_the_crossin
     log.~TurnLog();
     new (&log) TurnLog();
     make(config);
-    TurnLog::set_thread_lane(0);
+    struct LaneZero {  // the thread's lane goes back to the CPU's whatever fails
+      LaneZero() { TurnLog::set_thread_lane(0); }
+      ~LaneZero() { TurnLog::set_thread_lane(TurnLog::lane_auto); }
+    } lane_zero;
     for (int i = 0; i < 3; i++) {
       const auto x = begin("t", "r" + std::to_string(i));
       ASSERT_EQ(say(x, Role::user, "x"), LogStatus::ok);
@@ -438,10 +459,14 @@ TEST_F(T8_retention, smaller_rings_and_append_lanes_open_segments_at_the_crossin
     const auto x = begin("t", "crossing");
     ASSERT_EQ(say(x, Role::user, "x"), LogStatus::ok);
     EXPECT_EQ(log.stats().segments_opened, 2u) << lanes << " lane(s)";
-    TurnLog::set_thread_lane(TurnLog::lane_auto);
   }
 }
 
+// A segment that is not ready keeps its last fill until it is opened
+// again, and its opener resets only the records below that fill. Recovery
+// empties every record of such a segment, so a fill damaged low cannot
+// carry older states into its next sequence. Segment 1 stays retired here:
+// a snapshot pins it while the ring laps.
 TEST_F(T8_retention, recovery_empties_the_records_of_segments_that_are_not_ready) {
   const TurnLog::Config config = recycling_ring(4096, 3, 8);  // 15 records
   make(config);

@@ -1081,10 +1081,12 @@ struct LogEngine {
     (void)open_next(seq, 0, true);
   }
   // finish()'s call, out of line: one append in a segment's worth makes it,
-  // and the others keep their engine small.
-  WEFT_NOINLINE static void prepare_ahead(TurnLog& log, std::uint32_t process, u64 seq) {
+  // and the others keep their engine small. It acts for the handle as it is
+  // now (its process slot marks what it moves), not for the slot whose pin
+  // the turn held: that pin is gone, and a handle that joined since must be
+  // reapable by its slot if it dies mid-way.
+  WEFT_NOINLINE static void prepare_ahead(TurnLog& log, u64 seq) {
     LogEngine e(log);
-    e.proc = process;
     e.prepare_ahead(seq);
   }
 
@@ -1457,7 +1459,7 @@ LogStatus TurnWriter::finish() noexcept {
   }
   e.unpin_writer(seq);  // R5
   if (result == LogStatus::ok) e.thread_at(ti).turns.fetch_add(1, mo_relaxed);
-  if (opens_ahead_) LogEngine::prepare_ahead(*log, process_, seq);
+  if (opens_ahead_) LogEngine::prepare_ahead(*log, seq);
   return result;
 }
 

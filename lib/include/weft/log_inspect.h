@@ -27,7 +27,10 @@ struct LogLayout {
   std::uint64_t payload_area_bytes = 0;   ///< payload bytes per segment (payload_bytes_max)
   std::uint64_t segments_offset = 0;      ///< where the ring's first segment starts in the region
   std::uint64_t head = 0;                 ///< oldest retained segment sequence (0: none opened)
-  std::uint64_t current = 0;              ///< newest segment sequence opened (0: none opened)
+  /// Newest segment sequence appends go to (0: none opened). A ring that
+  /// opens ahead (TurnLog::open_ahead_segments_min) may hold current + 1 as
+  /// well, ready and empty, until a writer crosses into it.
+  std::uint64_t current = 0;
   std::uint64_t threads_used = 0;         ///< thread slots that hold a thread id
 };
 
@@ -35,7 +38,7 @@ struct LogLayout {
 enum class SegmentState : std::uint8_t {
   free = 0,       ///< never used, or recycled and cleared
   preparing = 1,  ///< being opened
-  ready = 2,      ///< holds sequence `sequence`, readable
+  ready = 2,      ///< holds sequence `sequence`, readable (current + 1: prepared ahead, empty)
   recycling = 3,  ///< being recycled
   retired = 4,    ///< recycled; waits for readers to leave before reuse
   unknown = 15,   ///< a state word no TurnLog writes (damage)

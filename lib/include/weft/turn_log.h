@@ -129,6 +129,9 @@
 // that turns leave only as a prefix of their thread. Like a snapshot, the
 // context of an open exchange holds the retained turns before it [T7, T1]. trim_thread() trims a prefix explicitly. With
 // retention `keep_all`, the log never recycles and returns log_full instead.
+// A ring that opens ahead (open_ahead_segments_min) recycles its oldest
+// segment half a segment early, so while a segment waits prepared (ready,
+// empty, sequence current + 1) it keeps one segment of history fewer.
 // A stalled writer keeps its segment pinned, so it is never lapped: the tail
 // stops (log_full) one ring away from the oldest unfinished record.
 //
@@ -326,7 +329,11 @@ class TurnWriter {
   /// Publishes the turn with the bytes written so far: ok, or (the turn is
   /// dropped, never shown) expired, stale_fence (a newer fence ended the
   /// exchange) or finished (it was committed or aborted meanwhile);
-  /// invalid_argument with no turn.
+  /// invalid_argument with no turn. The turn whose record took the middle
+  /// of its segment then opens the next segment ahead
+  /// (open_ahead_segments_min) before returning: with `recycle_oldest`
+  /// that recycles the oldest segment (a pass over its records, expiring
+  /// exchanges there that are due), once per segment's worth of turns.
   LogStatus finish() noexcept;
   /// Bytes written so far.
   [[nodiscard]] std::size_t written() const noexcept { return written_; }
@@ -413,8 +420,13 @@ class TurnLog {
   /// Most process slots (Config::process_slots).
   static constexpr std::uint32_t process_slots_max = 1024;
   /// Rings of at least this many segments with one append lane open their
-  /// next segment ahead of need ("Append protocol" above), so no append
-  /// waits for a turnover while others fill the newest segment. The cost:
+  /// next segment ahead of need ("Append protocol" above), so appends
+  /// usually do not wait for a turnover while others fill the newest
+  /// segment. The writer that crosses still waits for it, or does it
+  /// itself, when the opening ahead is not done by then or did not happen:
+  /// its writer was slow or preempted, its middle record was dropped or
+  /// finished after the crossing, or something refused it (a reader or
+  /// writer in the oldest segment, an unfinished exchange there). The cost:
   /// while a segment is prepared ahead (from the middle of the newest
   /// segment until it fills), retention `recycle_oldest` keeps one segment
   /// fewer: from a quarter of a 4-segment ring's history to 1/64 of a
