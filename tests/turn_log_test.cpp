@@ -240,6 +240,12 @@ class T8_retention : public TurnLogTest {
     config.retention = TurnLog::Retention::recycle_oldest;
     return config;
   }
+  // One exchange of one user turn, committed.
+  void commit_one(const std::string& thread, const std::string& request, const std::string& text) {
+    const auto x = begin(thread, request);
+    ASSERT_EQ(say(x, Role::user, text), LogStatus::ok);
+    ASSERT_EQ(log.commit(x), LogStatus::ok);
+  }
 };
 
 TEST_F(T8_retention, trim_removes_only_a_finished_prefix) {
@@ -305,9 +311,7 @@ TEST_F(T8_retention, a_reused_segment_shows_none_of_its_earlier_records) {
   make(config);
   const auto phase = [&](const std::string& thread, int count, std::size_t bytes) {
     for (int i = 0; i < count; i++) {
-      const auto x = begin(thread, thread + std::to_string(i));
-      ASSERT_EQ(say(x, Role::user, std::string(bytes, static_cast<char>('a' + i % 26))), LogStatus::ok);
-      ASSERT_EQ(log.commit(x), LogStatus::ok);
+      commit_one(thread, thread + std::to_string(i), std::string(bytes, static_cast<char>('a' + i % 26)));
     }
   };
   const auto committed_in_ready_segments = [&] {
@@ -344,9 +348,7 @@ TEST_F(T8_retention, a_dead_writers_record_trims_nothing_when_the_recycler_cache
   const auto second = begin("x", "second");  // ticket 2: its record's writer "dies"
   ASSERT_EQ(say(second, Role::user, "lost with its writer"), LogStatus::ok);  // segment 1, record 0
   for (int t = 0; t < 40; t++) {  // 40 more threads in segment 1: more than the cache's 32 entries
-    const auto x = begin("t" + std::to_string(t), "r");
-    ASSERT_EQ(say(x, Role::user, "filler"), LogStatus::ok);
-    ASSERT_EQ(log.commit(x), LogStatus::ok);
+    commit_one("t" + std::to_string(t), "r", "filler");
   }
   LogLayout layout;
   ASSERT_EQ(inspect_log(const_cast<void*>(log.region()), TurnLog::region_bytes(config), &layout), LogStatus::ok);
@@ -359,9 +361,7 @@ TEST_F(T8_retention, a_dead_writers_record_trims_nothing_when_the_recycler_cache
   s = static_cast<weft::word>((s & ~weft::word{0xFF}) | 1);  // busy, and nobody pinned
   std::memcpy(state, &s, sizeof s);
   for (int i = 0; log.stats().segments_recycled == 0 && i < 1000; i++) {  // the ring laps segment 1
-    const auto x = begin("t" + std::to_string(i % 40), "lap" + std::to_string(i));
-    ASSERT_EQ(say(x, Role::user, "filler"), LogStatus::ok);
-    ASSERT_EQ(log.commit(x), LogStatus::ok);
+    commit_one("t" + std::to_string(i % 40), "lap" + std::to_string(i), "filler");
   }
   ASSERT_GT(log.stats().segments_recycled, 0u);
   ASSERT_EQ(say(first, Role::user, "kept"), LogStatus::ok);
@@ -384,10 +384,8 @@ TEST_F(T8_retention, a_ring_of_four_segments_opens_its_next_segment_at_the_middl
   };
   Texts said;
   const auto one = [&](int i) {
-    const auto x = begin("t", "r" + std::to_string(i));
     said.push_back("turn " + std::to_string(i));
-    ASSERT_EQ(say(x, Role::user, said.back()), LogStatus::ok);
-    ASSERT_EQ(log.commit(x), LogStatus::ok);
+    commit_one("t", "r" + std::to_string(i), said.back());
   };
   one(0);  // sequence 1, record 0
   EXPECT_EQ(log.stats().segments_opened, 1u);
@@ -420,11 +418,7 @@ TEST_F(T8_retention, a_ring_of_four_segments_opens_its_next_segment_at_the_middl
 // the record that takes its middle payload byte opens ahead.
 TEST_F(T8_retention, large_turns_open_the_next_segment_at_the_middle_payload_byte) {
   make(recycling_ring(4096, 4, 8));  // 15 records, 3072 payload bytes: byte 1536 is the middle
-  const auto one = [&](int i) {
-    const auto x = begin("t", "r" + std::to_string(i));
-    ASSERT_EQ(say(x, Role::user, std::string(600, static_cast<char>('a' + i))), LogStatus::ok);
-    ASSERT_EQ(log.commit(x), LogStatus::ok);
-  };
+  const auto one = [&](int i) { commit_one("t", "r" + std::to_string(i), std::string(600, static_cast<char>('a' + i))); };
   one(0);  // bytes 0-599
   one(1);  // 600-1199
   EXPECT_EQ(log.stats().segments_opened, 1u);
@@ -450,11 +444,7 @@ TEST_F(T8_retention, smaller_rings_and_append_lanes_open_segments_at_the_crossin
       LaneZero() { TurnLog::set_thread_lane(0); }
       ~LaneZero() { TurnLog::set_thread_lane(TurnLog::lane_auto); }
     } lane_zero;
-    for (int i = 0; i < 3; i++) {
-      const auto x = begin("t", "r" + std::to_string(i));
-      ASSERT_EQ(say(x, Role::user, "x"), LogStatus::ok);
-      ASSERT_EQ(log.commit(x), LogStatus::ok);
-    }
+    for (int i = 0; i < 3; i++) commit_one("t", "r" + std::to_string(i), "x");
     EXPECT_EQ(log.stats().segments_opened, 1u) << lanes << " lane(s)";
     const auto x = begin("t", "crossing");
     ASSERT_EQ(say(x, Role::user, "x"), LogStatus::ok);
@@ -470,9 +460,7 @@ TEST_F(T8_retention, smaller_rings_and_append_lanes_open_segments_at_the_crossin
 TEST_F(T8_retention, recovery_empties_the_records_of_segments_that_are_not_ready) {
   const TurnLog::Config config = recycling_ring(4096, 3, 8);  // 15 records
   make(config);
-  const auto x = begin("t", "r0");
-  ASSERT_EQ(say(x, Role::user, "first"), LogStatus::ok);  // segment 1, record 0
-  ASSERT_EQ(log.commit(x), LogStatus::ok);
+  commit_one("t", "r0", "first");  // segment 1, record 0
   std::vector<TurnView> views(4);
   Snapshot pinned;
   ASSERT_EQ(log.snapshot(tid("t"), views.data(), views.size(), &pinned), LogStatus::ok);

@@ -1075,19 +1075,16 @@ struct LogEngine {
   bool opens_ahead(u64 index, u64 offset, u64 size) const {
     return index == g.ahead_index || (offset < g.ahead_bytes && offset + size >= g.ahead_bytes);
   }
-  void prepare_ahead(u64 seq) {
-    if (header.current.load(mo_acquire) != seq) return;  // the ring moved on already
-    WEFT_RACE_POINT("turn_log.prepare_ahead");
-    (void)open_next(seq, 0, true);
-  }
   // finish()'s call, out of line: one append in a segment's worth makes it,
   // and the others keep their engine small. It acts for the handle as it is
   // now (its process slot marks what it moves), not for the slot whose pin
   // the turn held: that pin is gone, and a handle that joined since must be
-  // reapable by its slot if it dies mid-way.
+  // reapable by its slot if it dies mid-way. open_next returns at once if
+  // the ring moved past `seq` meanwhile.
   WEFT_NOINLINE static void prepare_ahead(TurnLog& log, u64 seq) {
     LogEngine e(log);
-    e.prepare_ahead(seq);
+    WEFT_RACE_POINT("turn_log.prepare_ahead");
+    (void)e.open_next(seq, 0, true);
   }
 
   struct Reservation {
@@ -1424,8 +1421,8 @@ LogStatus TurnWriter::write(const void* bytes, std::size_t length) noexcept {
 
 LogStatus TurnWriter::finish() noexcept {
   if (log_ == nullptr) return LogStatus::invalid_argument;
-  TurnLog* const log = log_;
-  LogEngine e(*log_);
+  TurnLog* const log = log_;  // log_ is cleared below, before the opening ahead
+  LogEngine e(*log);
   e.proc = process_;  // the slot whose pin it took, even if the handle joined since
   const u64 seq = LogEngine::position_seq(position_);
   RecordHeader& r = e.record(seq, LogEngine::position_index(position_));
@@ -2651,15 +2648,16 @@ LogStatus recover_log(void* region, std::size_t bytes, RecoveryReport* out) noex
   *out = RecoveryReport{};
   if (e.header.head.load(mo_acquire) == 0) e.header.head.store(1, mo_seq_cst);  // sequences start at 1
   for (u64 i = 0; i < e.g.segment_count; i++) recover_segment_word(e, i, *out);  // bound: segment_count
-  for (u64 i = 0; i < e.g.segment_count; i++) {  // bound: segment_count
-    if (seg_state(e.segment(i).word.load(mo_acquire)) == seg_ready && rebuild_tail(e, i)) out->tails_rebuilt++;
-  }
-  // Nobody reads a segment that is not ready, and its next opener resets
-  // only the records below its fill (nothing writes above it): a fill
-  // damaged low would carry older states into its next sequence. Empty
-  // them all here. Bound: segment_count x records_per_segment.
+  // A ready segment gets its tail rebuilt. Nobody reads a segment that is
+  // not ready, and its next opener resets only the records below its fill
+  // (nothing writes above it): a fill damaged low would carry older states
+  // into its next sequence, so all its records are emptied here.
+  // Bound: segment_count x records_per_segment.
   for (u64 i = 0; i < e.g.segment_count; i++) {
-    if (seg_state(e.segment(i).word.load(mo_acquire)) == seg_ready) continue;
+    if (seg_state(e.segment(i).word.load(mo_acquire)) == seg_ready) {
+      if (rebuild_tail(e, i)) out->tails_rebuilt++;
+      continue;
+    }
     for (u64 j = 0; j < e.g.records_per_segment; j++) e.record(i, j).state.store(rec_empty, mo_relaxed);
   }
   // Lane words are hints (an append checks the segment they name): after a
