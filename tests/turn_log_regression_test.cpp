@@ -104,16 +104,21 @@ TEST_F(TurnLogRegression, concurrent_recycle_gives_a_spurious_log_full) {
     return s;
   };
   for (int i = 0; i < 6; i++) ASSERT_EQ(one("a"), LogStatus::ok);
-  hooks::Latch recycling(1), go(1);
+  hooks::Latch recycling(1), go(1), t1_done(1);
   hooks::signal_at("turn_log.recycle.before_trim", &recycling, 1);
   hooks::pause_at("turn_log.recycle.before_trim", &go, 1);
   LogStatus first = LogStatus::contended;
-  std::thread t1 = actor(1, [&] { first = one("b"); });  // crosses, recycles segment 1
+  std::thread t1 = actor(1, [&] {  // crosses, recycles segment 1
+    first = one("b");
+    t1_done.count_down();
+  });
   ASSERT_TRUE(recycling.wait_for(10'000'000'000ULL));
   // Meanwhile another appender needs the same segment: it waits for the
-  // recycler (its first back-off lets the recycler go on) instead of
-  // reporting log_full.
+  // recycler (its first back-off lets the recycler go on, then waits for it
+  // to be done: a loaded machine may not run the recycler within the
+  // back-offs' bound) instead of reporting log_full.
   hooks::signal_at("backoff", &go, 2);
+  hooks::pause_at("backoff", &t1_done, 2);
   LogStatus second = LogStatus::contended;
   std::thread t2 = actor(2, [&] { second = one("c"); });
   t2.join();

@@ -120,17 +120,23 @@ class TurnoverScenario : public TurnScenario {
   // `stop_at` while opening the next segment ahead; actor 2 then fills the
   // segment and crosses.
   void cross_while_actor_1_opens_ahead(const char* stop_at, int n) {
-    hooks::Latch stopped(1), go(1);
+    hooks::Latch stopped(1), go(1), a_done(1);
     hooks::signal_at(stop_at, &stopped, 1);
     hooks::pause_at(stop_at, &go, 1);
     LogStatus first = LogStatus::contended, second = LogStatus::contended, crossing = LogStatus::contended;
-    std::thread a = actor(1, [&] { first = one("A", "a" + std::to_string(n)); });
+    std::thread a = actor(1, [&] {
+      first = one("A", "a" + std::to_string(n));
+      a_done.count_down();
+    });
     if (!stopped.wait_for(10'000'000'000ULL)) {  // let actor 1 go before failing
       go.count_down();
       a.join();
       FAIL() << "actor 1 never reached " << stop_at;
     }
+    // Actor 2's first back-off lets actor 1 go on, then waits for it to be
+    // done: a loaded machine may not run actor 1 within the back-offs' bound.
     hooks::signal_at("backoff", &go, 2);
+    hooks::pause_at("backoff", &a_done, 2);
     std::thread b = actor(2, [&] {
       second = one("B", "b" + std::to_string(n));
       crossing = one("B", "b" + std::to_string(n + 1));
