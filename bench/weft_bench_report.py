@@ -639,7 +639,7 @@ def section_misses(r, profiles, targets, src):
             f"32B 28 µs, 256B 125 µs, 4096B 200 µs in the previous report (against seed_mutex's 205 µs, "
             f"312 µs and 14 µs).", "",
             f"Now a ring of at least 4 segments with one append lane opens ahead "
-            f"(`prepare_ahead` {src.at(T, 'void prepare_ahead(u64 seq) {')}): the writer whose record takes "
+            f"(`prepare_ahead` {src.at(T, 'WEFT_NOINLINE static void prepare_ahead(TurnLog& log, u64 seq) {')}): the writer whose record takes "
             f"the newest segment's middle prepares the next one after publishing its own record, while the "
             f"other writers still append to the newest, and the writer that crosses finds it ready and only "
             f"moves `current` ({src.at(T, 'header.current.compare_exchange_strong(expected, static_cast<W>(next), mo_acq_rel);  // R4, helping')}). "
